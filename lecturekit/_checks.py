@@ -1,0 +1,34 @@
+"""Argument checks shared by every module: each raises before any work starts,
+naming the argument and what it may be."""
+import numbers
+
+
+def check_choice(name, value, allowed):
+    """Raise ValueError unless `value` is one of `allowed`."""
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+    return value
+
+
+def check_int(name, value, low=None, high=None):
+    """Raise TypeError unless `value` is an int, ValueError unless low <= value <= high."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    _check_range(name, value, low, high)
+    return int(value)
+
+
+def check_float(name, value, low=None, high=None):
+    """Raise TypeError unless `value` is a real number, ValueError unless low <= value <= high."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    _check_range(name, value, low, high)
+    return float(value)
+
+
+def _check_range(name, value, low, high):
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be in [{lo}, {hi}]; got {value}")

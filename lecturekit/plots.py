@@ -1,0 +1,159 @@
+"""Every figure of the course: digit grids, 2-D scatter and density plots, loss curves.
+
+Each function returns a `CourseFigure`, a matplotlib Figure that shows itself in a
+notebook and never touches pyplot's global list of figures. A redrawing widget therefore
+leaks nothing, and the same function can be tested without a browser.
+Every figure has a title, and every axis that carries a quantity is labelled.
+"""
+import io
+
+import matplotlib
+from matplotlib.figure import Figure
+import numpy as np
+import torch
+
+from ._checks import check_int
+from .data import IMAGE_SHAPE
+
+
+class CourseFigure(Figure):
+    """A matplotlib Figure that renders as PNG in Jupyter, with or without pyplot."""
+
+    def _repr_png_(self):
+        return figure_png(self)
+
+
+def figure_png(fig, dpi=90):
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _numpy(a):
+    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
+def _tile(images, nrow):
+    """Arrange n images of 8x8 pixels into one mosaic with a 1-pixel gap, nrow rows."""
+    n = len(images)
+    ncol = -(-n // nrow)
+    h, w = IMAGE_SHAPE
+    mosaic = np.full((nrow * (h + 1) - 1, ncol * (w + 1) - 1), np.nan)
+    for k, image in enumerate(images):
+        r, c = divmod(k, ncol)
+        mosaic[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = image
+    return mosaic, ncol
+
+
+def image_grid(images, nrow=1, title="Digits", row_labels=None, ax=None):
+    """Digits in a grid of `nrow` rows, dark ink on white, intensities 0 (white) .. 1 (black).
+
+    Parameters
+    ----------
+    images : array or tensor of shape (n, 64) or (n, 8, 8), values in [0, 1]
+    nrow : int, number of rows; the columns follow.
+    row_labels : optional list of nrow strings written left of each row.
+    ax : optional Axes to draw in; a new CourseFigure is made when None.
+    """
+    images = _numpy(images).reshape(-1, *IMAGE_SHAPE)
+    nrow = check_int("nrow", nrow, low=1, high=max(len(images), 1))
+    mosaic, ncol = _tile(images, nrow)
+    if ax is None:
+        fig = CourseFigure(figsize=(0.55 * ncol + 0.6, 0.55 * nrow + 0.5))
+        ax = fig.subplots()
+    cmap = matplotlib.colormaps["gray_r"].with_extremes(bad="#b8c7d9")
+    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if row_labels is not None:
+        ax.set_yticks(np.arange(nrow) * (IMAGE_SHAPE[0] + 1) + IMAGE_SHAPE[0] / 2 - 0.5, row_labels)
+        ax.tick_params(length=0)
+    return ax.figure
+
+
+def scatter_2d(points, title="Samples", labels=None, centers=None, ax=None, limits=None):
+    """A scatter plot of 2-D point sets.
+
+    points : one (n, 2) array, or a list of them drawn in turn (e.g. real, then generated).
+    labels : a legend label for each point set.
+    centers : optional (k, 2) mode centres, drawn as crosses.
+    """
+    sets = [points] if _numpy(points[0]).ndim == 1 else list(points)
+    labels = labels or [None] * len(sets)
+    if ax is None:
+        ax = CourseFigure(figsize=(4.5, 4.5)).subplots()
+    for pts, label in zip(sets, labels):
+        pts = _numpy(pts)
+        ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.5, label=label)
+    if centers is not None:
+        c = _numpy(centers)
+        ax.scatter(c[:, 0], c[:, 1], marker="x", color="black", s=30, label="mode centres")
+    _finish_2d(ax, title, limits)
+    if any(label is not None for label in labels) or centers is not None:
+        ax.legend(loc="upper right", fontsize="small", markerscale=2)
+    return ax.figure
+
+
+def density_2d(points, title="Density of samples", bins=100, limits=None, ax=None):
+    """A 2-D histogram of samples, normalised to a density (colour = points per unit area)."""
+    pts = _numpy(points)
+    if ax is None:
+        ax = CourseFigure(figsize=(5, 4.5)).subplots()
+    rng = None if limits is None else [limits, limits]
+    *_, image = ax.hist2d(pts[:, 0], pts[:, 1], bins=bins, range=rng, density=True, cmap="viridis")
+    ax.figure.colorbar(image, ax=ax, label="density")
+    _finish_2d(ax, title, limits)
+    return ax.figure
+
+
+def _finish_2d(ax, title, limits):
+    ax.set_title(title)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_aspect("equal")
+    if limits is not None:
+        ax.set_xlim(limits)
+        ax.set_ylim(limits)
+
+
+def plot_history(history, keys=None, title="Training curves", xlabel="epoch", logy=False, ax=None):
+    """Curves of a training history (a mapping name -> list of per-epoch values)."""
+    keys = list(history) if keys is None else keys
+    missing = [k for k in keys if k not in history]
+    if missing:
+        raise ValueError(f"keys {missing} are not in the history; it has {list(history)}")
+    if ax is None:
+        ax = CourseFigure(figsize=(5.5, 3.5)).subplots()
+    for key in keys:
+        values = history[key]
+        ax.plot(np.arange(1, len(values) + 1), values, label=key)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("value" if len(keys) > 1 else keys[0])
+    if logy:
+        ax.set_yscale("log")
+    if len(keys) > 1:
+        ax.legend()
+    return ax.figure
+
+
+def _image_panel(fig, ax, image, title, label):
+    shown = ax.imshow(_numpy(image).reshape(IMAGE_SHAPE), cmap="gray_r", vmin=0, vmax=1)
+    fig.colorbar(shown, ax=ax, label=label, fraction=0.046)
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def naive_bayes_class(model, digit, n_samples=8, generator=None):
+    """What a fitted NaiveBayes believes about one class: E[x_i | y], p(x_i > 0 | y), and samples."""
+    fig = CourseFigure(figsize=(11, 2.8), layout="constrained")
+    left, middle, right = fig.subplots(1, 3, width_ratios=[1, 1, 2.2])
+    _image_panel(fig, left, model.pixel_means(digit), f"E[$x_i$ | y={digit}]", "mean intensity")
+    _image_panel(fig, middle, model.ink_probability(digit), f"p($x_i$ > 0 | y={digit})", "probability")
+    samples = model.sample(digit, n_samples, generator=generator)
+    image_grid(samples, nrow=2, title=f"samples x ~ p(x | y={digit})", ax=right)
+    fig.suptitle(f"Naive Bayes, class {digit}, smoothing alpha = {model.alpha:.3g}")
+    return fig
