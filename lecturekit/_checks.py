@@ -2,6 +2,8 @@
 naming the argument and what it may be."""
 import numbers
 
+import torch
+
 
 def check_choice(name, value, allowed):
     """Raise ValueError unless `value` is one of `allowed`."""
@@ -32,3 +34,14 @@ def _check_range(name, value, low, high):
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
         raise ValueError(f"{name} must be in [{lo}, {hi}]; got {value}")
+
+
+def as_matrix(name, x, n_features=None):
+    """`x` (numpy array or tensor) as a float32 tensor of shape (n, n_features)."""
+    x = torch.as_tensor(x, dtype=torch.float32)
+    if x.ndim != 2 or (n_features is not None and x.shape[1] != n_features):
+        expected = f"(n, {n_features})" if n_features is not None else "(n, d)"
+        raise ValueError(f"{name} must have shape {expected}; got {tuple(x.shape)}")
+    if len(x) == 0:
+        raise ValueError(f"{name} must hold at least one row")
+    return x

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_choice, check_float, check_int
 
+SCHEDULES = (None, "cosine")
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
 
 
@@ -68,7 +69,7 @@ def _make_optimizer(model, optimizer, lr, weight_decay):
 
 
 def fit(model, loss_fn, data, *, epochs, batch_size=64, lr=1e-3, optimizer="adam",
-        weight_decay=0.0, progress=True):
+        weight_decay=0.0, schedule=None, monitor=None, progress=True):
     """Train `model` in place by minibatch gradient descent on `loss_fn`; return a History.
 
     Parameters
@@ -80,6 +81,10 @@ def fit(model, loss_fn, data, *, epochs, batch_size=64, lr=1e-3, optimizer="adam
     epochs, batch_size : positive ints.
     lr, weight_decay : learning rate (>= 0) and L2 weight decay (>= 0) for a named optimizer.
     optimizer : "adam", "sgd", "rmsprop", or a ready torch.optim.Optimizer.
+    schedule : None for a constant learning rate, or "cosine" to decay it to 0 along a half
+        cosine over the whole run, lr_t = lr (1 + cos(pi t / T)) / 2 (Loshchilov & Hutter, 2017).
+    monitor : optional dict name -> callable(model) -> float, recorded after every epoch
+        (e.g. the angle between a model's subspace and PCA's).
     progress : show a tqdm progress bar over epochs.
 
     Returns
@@ -90,15 +95,24 @@ def fit(model, loss_fn, data, *, epochs, batch_size=64, lr=1e-3, optimizer="adam
     batch_size = check_int("batch_size", batch_size, low=1)
     lr = check_float("lr", lr, low=0.0)
     weight_decay = check_float("weight_decay", weight_decay, low=0.0)
+    monitor = dict(monitor or {})
+    if not all(callable(f) for f in monitor.values()):
+        raise TypeError("monitor must map names to callables f(model) -> float")
+    check_choice("schedule", schedule, SCHEDULES)
     opt = _make_optimizer(model, optimizer, lr, weight_decay)
     model_device = next(model.parameters()).device
     tensors = tuple(t.to(model_device) for t in as_tensors(data))
     history = History()
+    n_steps = epochs * -(-len(tensors[0]) // batch_size)
+    step_lr = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, n_steps).step if schedule == "cosine"
+               else lambda: None)
     model.train()
     bar = tqdm(range(1, epochs + 1), desc="training", disable=not progress, unit="epoch")
     try:
         for epoch in bar:
-            means = _train_epoch(model, loss_fn, tensors, batch_size, opt, epoch)
+            means = _train_epoch(model, loss_fn, tensors, batch_size, opt, step_lr, epoch)
+            with torch.no_grad():
+                means.update({name: float(f(model)) for name, f in monitor.items()})
             for name, value in means.items():
                 history.setdefault(name, []).append(value)
             bar.set_postfix(loss=f"{means['loss']:.4g}")
@@ -113,7 +127,7 @@ def fit(model, loss_fn, data, *, epochs, batch_size=64, lr=1e-3, optimizer="adam
     return history
 
 
-def _train_epoch(model, loss_fn, tensors, batch_size, opt, epoch):
+def _train_epoch(model, loss_fn, tensors, batch_size, opt, step_lr, epoch):
     """One pass over the data; the sample-weighted mean of each figure."""
     sums, n_seen = {}, 0
     for b, batch in enumerate(minibatches(tensors, batch_size), start=1):
@@ -125,6 +139,7 @@ def _train_epoch(model, loss_fn, tensors, batch_size, opt, epoch):
         opt.zero_grad()
         loss.backward()
         opt.step()
+        step_lr()
         size = len(batch[0])
         n_seen += size
         for name, value in figures.items():

@@ -110,3 +110,23 @@ def test_as_tensors_rejects_mismatched_or_empty_data():
         as_tensors(torch.zeros(0, 2))
     with pytest.raises(TypeError, match="tensor"):
         as_tensors([[1, 2]])
+
+
+def test_monitors_are_recorded_after_every_epoch():
+    model = torch.nn.Linear(3, 1)
+    history = fit(model, squared_error, regression_data(), epochs=3, progress=False,
+                  monitor={"bias": lambda m: m.bias.item()})
+    assert len(history["bias"]) == 3
+    assert history["bias"][-1] == model.bias.item()
+    with pytest.raises(TypeError, match="monitor"):
+        fit(model, squared_error, regression_data(), epochs=1, progress=False, monitor={"x": 3})
+
+
+def test_cosine_schedule_decays_the_learning_rate_to_zero():
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    fit(model, squared_error, regression_data(256), epochs=4, batch_size=64, optimizer=opt,
+        schedule="cosine", progress=False)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="schedule must be one of None, 'cosine'"):
+        fit(model, squared_error, regression_data(), epochs=1, schedule="step", progress=False)
