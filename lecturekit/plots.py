@@ -46,7 +46,7 @@ def _tile(images, nrow):
     return mosaic, ncol
 
 
-def image_grid(images, nrow=1, title="Digits", row_labels=None, ax=None):
+def image_grid(images, nrow=1, title="Digits", row_labels=None, ax=None, signed=False):
     """Digits in a grid of `nrow` rows, dark ink on white, intensities 0 (white) .. 1 (black).
 
     Parameters
@@ -55,15 +55,19 @@ def image_grid(images, nrow=1, title="Digits", row_labels=None, ax=None):
     nrow : int, number of rows; the columns follow.
     row_labels : optional list of nrow strings written left of each row.
     ax : optional Axes to draw in; a new CourseFigure is made when None.
+    signed : for directions rather than images (e.g. principal components): each is scaled
+        to a largest magnitude of 1 and drawn red (+) / white (0) / blue (-).
     """
     images = _numpy(images).reshape(-1, *IMAGE_SHAPE)
     nrow = check_int("nrow", nrow, low=1, high=max(len(images), 1))
+    if signed:
+        images = images / np.abs(images).reshape(len(images), -1).max(axis=1).clip(1e-12)[:, None, None]
     mosaic, ncol = _tile(images, nrow)
     if ax is None:
         fig = CourseFigure(figsize=(0.55 * ncol + 0.6, 0.55 * nrow + 0.5))
         ax = fig.subplots()
-    cmap = matplotlib.colormaps["gray_r"].with_extremes(bad="#b8c7d9")
-    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    cmap = matplotlib.colormaps["RdBu_r" if signed else "gray_r"].with_extremes(bad="#b8c7d9")
+    ax.imshow(mosaic, cmap=cmap, vmin=-1 if signed else 0, vmax=1, interpolation="nearest")
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -71,6 +75,25 @@ def image_grid(images, nrow=1, title="Digits", row_labels=None, ax=None):
         ax.set_yticks(np.arange(nrow) * (IMAGE_SHAPE[0] + 1) + IMAGE_SHAPE[0] / 2 - 0.5, row_labels)
         ax.tick_params(length=0)
     return ax.figure
+
+
+def reconstruction_grid(rows, title="Reconstructions"):
+    """One row of digits per entry of `rows` (a dict label -> images), e.g. original, then models."""
+    images = torch.cat([torch.as_tensor(v).detach().cpu().float().reshape(-1, 64) for v in rows.values()])
+    return image_grid(images, nrow=len(rows), title=title, row_labels=list(rows))
+
+
+def matrix_heatmap(matrix, title, xlabel, ylabel, colorbar_label="value", vmin=None, vmax=None):
+    """A labelled heat map of a 2-D array, with a colour bar and one tick per row and column."""
+    values = _numpy(matrix)
+    fig = CourseFigure(figsize=(5.2, 4.2))
+    ax = fig.subplots()
+    shown = ax.imshow(values, cmap="viridis", vmin=vmin, vmax=vmax)
+    fig.colorbar(shown, ax=ax, label=colorbar_label)
+    ax.set_xticks(range(values.shape[1]), [str(j + 1) for j in range(values.shape[1])])
+    ax.set_yticks(range(values.shape[0]), [str(i + 1) for i in range(values.shape[0])])
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return fig
 
 
 def scatter_2d(points, title="Samples", labels=None, centers=None, ax=None, limits=None):

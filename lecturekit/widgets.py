@@ -8,8 +8,10 @@ figure, so they read well where widgets do not render.
 import ipywidgets as widgets
 import torch
 
+from .autoencoders import corrupt
 from .naive_bayes import NaiveBayes
-from .plots import figure_png, naive_bayes_class
+from .pca import PCA
+from .plots import figure_png, naive_bayes_class, reconstruction_grid
 
 
 def figure_explorer(draw, controls):
@@ -36,5 +38,36 @@ def naive_bayes_explorer(x, y, n_samples=8, seed=0):
     def draw(digit, alpha):
         model = NaiveBayes(alpha).fit(x, y)
         return naive_bayes_class(model, digit, n_samples, torch.Generator().manual_seed(seed))
+
+    return figure_explorer(draw, controls)
+
+
+def pca_explorer(x_train, x_show):
+    """Pick the number of components k; see PCA's reconstructions of `x_show` and their error."""
+    controls = {"k": widgets.IntSlider(value=5, min=1, max=x_train.shape[1], description="components k",
+                                       continuous_update=False)}
+
+    def draw(k):
+        pca = PCA(x_train.shape[1], k).fit(x_train)
+        x_hat = pca.inverse_transform(pca.transform(x_show))
+        mse = ((x_hat - x_show) ** 2).mean().item()
+        return reconstruction_grid({"original": x_show, f"PCA, k={k}": x_hat.clamp(0, 1)},
+                                   title=f"PCA reconstruction with k = {k}: MSE per pixel {mse:.4f}")
+
+    return figure_explorer(draw, controls)
+
+
+def denoising_explorer(model, x_show, kind="gaussian", seed=0):
+    """Pick a noise level; see clean, corrupted and denoised digits, and the errors."""
+    controls = {"level": widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, description="noise level",
+                                             continuous_update=False)}
+
+    @torch.no_grad()
+    def draw(level):
+        noisy = corrupt(x_show, kind, level, generator=torch.Generator().manual_seed(seed))
+        denoised = model(noisy)
+        before, after = (((v - x_show) ** 2).mean().item() for v in (noisy, denoised))
+        return reconstruction_grid({"clean": x_show, "noisy": noisy.clamp(0, 1), "denoised": denoised},
+                                   title=f"{kind} noise {level:.2f}: MSE noisy {before:.4f}, denoised {after:.4f}")
 
     return figure_explorer(draw, controls)

@@ -54,3 +54,22 @@ def test_naive_bayes_class_figure():
     assert "class 4" in fig._suptitle.get_text()
     assert [ax.get_title() for ax in fig.axes[:3]] == ["E[$x_i$ | y=4]", "p($x_i$ > 0 | y=4)",
                                                      "samples x ~ p(x | y=4)"]
+
+
+def test_signed_image_grid_scales_each_direction_to_unit_magnitude():
+    directions = torch.tensor([[2.0] + [0.0] * 63, [-0.5] + [0.0] * 63])
+    fig = plots.image_grid(directions, nrow=1, title="directions", signed=True)
+    mosaic = fig.axes[0].images[0].get_array()
+    assert mosaic[0, 0] == 1.0 and mosaic[0, 9] == -1.0
+    assert fig.axes[0].images[0].get_cmap().name.startswith("RdBu_r")
+
+
+def test_reconstruction_grid_has_one_labelled_row_per_entry():
+    fig = plots.reconstruction_grid({"original": torch.rand(4, 64), "PCA": torch.rand(4, 64)}, title="r")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["original", "PCA"]
+
+
+def test_matrix_heatmap_is_labelled():
+    fig = plots.matrix_heatmap(torch.rand(3, 4), "m", "column", "row")
+    titled_and_labelled(fig, 1)
+    assert len(fig.axes[0].get_xticks()) == 4

@@ -3,7 +3,8 @@ import pytest
 
 from lecturekit.data import load_digits
 from lecturekit.plots import CourseFigure
-from lecturekit.widgets import figure_explorer, naive_bayes_explorer
+from lecturekit.autoencoders import Autoencoder
+from lecturekit.widgets import denoising_explorer, figure_explorer, naive_bayes_explorer, pca_explorer
 
 
 def controls_and_image(box):
@@ -36,4 +37,24 @@ def test_naive_bayes_explorer_responds_to_class_and_smoothing(control, value):
     assert [c.description for c in controls] == ["class y", "smoothing α"]
     before = image.value
     controls[control].value = value
+    assert image.value != before
+
+
+def test_pca_explorer_redraws_with_k():
+    x, _ = load_digits("train")
+    box = pca_explorer(x, x[:6])
+    (slider,), image = controls_and_image(box)
+    assert slider.description == "components k" and not slider.continuous_update
+    before = image.value
+    slider.value = 20
+    assert image.value != before
+
+
+def test_denoising_explorer_redraws_with_the_noise_level():
+    model = Autoencoder(64, 4, hidden=8)
+    x, _ = load_digits("test")
+    box = denoising_explorer(model, x[:5], kind="mask")
+    (slider,), image = controls_and_image(box)
+    before = image.value
+    slider.value = 0.6
     assert image.value != before
