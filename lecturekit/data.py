@@ -53,10 +53,17 @@ def load_digits(split="train"):
 
 
 def to_counts(x):
-    """Invert x = count / 16: the integer pixel counts 0..16 of images in [0, 1]."""
-    counts = torch.round(torch.as_tensor(x) * DIGIT_MAX)
+    """Invert x = count / 16: the integer pixel counts 0..16 of images in [0, 1].
+
+    Raises ValueError for values outside [0, 1] or off the grid k / 16: the discrete
+    models (naive Bayes, the VAE's Binomial decoder) are defined on counts only.
+    """
+    scaled = torch.as_tensor(x, dtype=torch.float32) * DIGIT_MAX
+    counts = torch.round(scaled)
     if counts.numel() and (counts.min() < 0 or counts.max() > DIGIT_MAX):
         raise ValueError("x must hold pixel values in [0, 1]")
+    if counts.numel() and (scaled - counts).abs().max() > 1e-3:
+        raise ValueError("x must hold pixel counts / 16 (values k / 16 for integers k in 0..16)")
     return counts.long()
 
 

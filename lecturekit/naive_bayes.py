@@ -39,7 +39,7 @@ class NaiveBayes(nn.Module):
         super().__init__()
         self.alpha = check_float("alpha", alpha, low=0.0)
         n_features = check_int("n_features", n_features, low=1)
-        n_classes = check_int("n_classes", n_classes, low=2)
+        n_classes = check_int("n_classes", n_classes, low=1)
         self.hparams = dict(alpha=self.alpha, n_features=n_features, n_classes=n_classes)
         self.register_buffer("class_count", torch.zeros(n_classes))
         self.register_buffer("log_prior", torch.zeros(n_classes))

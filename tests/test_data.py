@@ -44,9 +44,11 @@ def test_unknown_split_names_the_allowed_values():
         load_digits("validation")
 
 
-def test_to_counts_rejects_values_outside_unit_interval():
+def test_to_counts_rejects_values_outside_unit_interval_or_off_the_grid():
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         to_counts(torch.tensor([[1.5]]))
+    with pytest.raises(ValueError, match="k / 16"):
+        to_counts(torch.tensor([[0.5, 0.3]]))
 
 
 def test_ring_has_eight_modes_on_radius_two():
