@@ -180,3 +180,58 @@ def naive_bayes_class(model, digit, n_samples=8, generator=None):
     image_grid(samples, nrow=2, title=f"samples x ~ p(x | y={digit})", ax=right)
     fig.suptitle(f"Naive Bayes, class {digit}, smoothing alpha = {model.alpha:.3g}")
     return fig
+
+
+def latent_grid(decode, n=15, limit=2.5, title="Decoded latent grid", ax=None):
+    """Decode a regular n x n grid of 2-D codes z in [-limit, limit]^2 and tile the images.
+
+    decode : callable mapping codes (m, 2) to images (m, 64) in [0, 1].
+    """
+    n = check_int("n", n, low=2)
+    axis = torch.linspace(-limit, limit, n)
+    z = torch.stack([axis.repeat(n), axis.flip(0).repeat_interleave(n)], dim=1)  # top row: largest z_2
+    with torch.no_grad():
+        images = _numpy(decode(z)).reshape(n * n, *IMAGE_SHAPE)
+    mosaic, _ = _tile(images, nrow=n)
+    if ax is None:
+        ax = CourseFigure(figsize=(6, 6)).subplots()
+    cmap = matplotlib.colormaps["gray_r"].with_extremes(bad="#b8c7d9")
+    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, extent=(-limit, limit, -limit, limit))
+    ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
+    return ax.figure
+
+
+def latent_point(codes, labels, z, image, title="Decoding one point of the latent space"):
+    """Left: codes of real images coloured by label, with the point z marked; right: the decoded image."""
+    fig = CourseFigure(figsize=(9, 4), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[1.4, 1])
+    codes, labels = _numpy(codes), _numpy(labels)
+    for c in np.unique(labels):
+        left.scatter(*codes[labels == c].T, s=5, alpha=0.6, label=str(c))
+    left.scatter([z[0]], [z[1]], marker="*", s=200, color="black", label="z")
+    left.legend(fontsize="small", ncol=2)
+    left.set(title="Codes of test digits", xlabel="$z_1$", ylabel="$z_2$")
+    _image_panel(fig, right, image, f"decoded E[x | z = ({z[0]:.2f}, {z[1]:.2f})]", "mean intensity")
+    fig.suptitle(title)
+    return fig
+
+
+def code_map(codes, labels, labelled_codes=None, title="Codes of test digits"):
+    """Codes of dimension >= 2, projected on their top two principal directions and coloured
+    by label; `labelled_codes` (the labelled training examples) are drawn as black rings."""
+    from .pca import PCA
+
+    codes = torch.as_tensor(codes).float()
+    projection = PCA(codes.shape[1], 2).fit(codes) if codes.shape[1] > 2 else None
+    project = projection.transform if projection is not None else (lambda c: c)
+    fig = CourseFigure(figsize=(5.5, 4.8))
+    ax = fig.subplots()
+    points, labels = _numpy(project(codes)), _numpy(labels)
+    for c in np.unique(labels):
+        ax.scatter(*points[labels == c].T, s=6, alpha=0.6, label=str(c))
+    if labelled_codes is not None:
+        ring = _numpy(project(torch.as_tensor(labelled_codes).float()))
+        ax.scatter(*ring.T, s=40, facecolors="none", edgecolors="black", label="labelled")
+    ax.legend(fontsize="small", ncol=2, markerscale=1.5)
+    ax.set(title=title, xlabel="code principal direction 1", ylabel="code principal direction 2")
+    return fig

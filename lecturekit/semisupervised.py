@@ -8,13 +8,13 @@ As in the slides, reconstruction uses all the data and prediction only the label
 The reconstruction term shapes the code with the unlabelled images, so the predictor,
 which sees 5 labels per class, works on features learned from all 1347.
 
-Extension beyond the slides (off when its weights are 0): with input noise
-x_tilde = x + noise * eps, the predictor is also asked to be confident on unlabelled images
-(entropy minimisation, Grandvalet & Bengio 2005) and to give the same answer for two noisy
-copies of an image (consistency, the Pi-model of Laine & Aila 2017):
+Extension beyond the slides (off with noise = 0 and consistency = 0): the inputs are
+corrupted, x_tilde = x + noise * eps, and the predictor is asked to give the same answer for
+two independent corruptions of every image, labelled or not (the Pi-model, Laine & Aila 2017):
 
-    + entropy * (1/n) sum_i H(y_hat(f(x_tilde_i)))
     + consistency * (1/n) sum_i || y_hat(f(x_tilde_i)) - y_hat(f(x_tilde'_i)) ||^2
+
+with y_hat the predicted class probabilities.
 """
 import numpy as np
 import torch
@@ -66,11 +66,12 @@ class SemiSupervisedAutoencoder(nn.Module):
     n_features, latent_dim, hidden, n_classes : sizes of x, z, the hidden layers and y.
     lam : lambda >= 0, the weight of the prediction loss.
     noise : std of the Gaussian noise added to the inputs while training, in [0, 1].
-    entropy, consistency : weights >= 0 of the extension's two terms (0 gives the slides' model).
+    consistency : weight >= 0 of the extension's consistency term (with noise = 0 and
+        consistency = 0 this is the slides' model).
     """
 
     def __init__(self, n_features=64, latent_dim=16, hidden=256, n_classes=N_CLASSES, lam=10.0,
-                 noise=0.4, entropy=3.0, consistency=10.0):
+                 noise=0.3, consistency=10.0):
         super().__init__()
         self.hparams = dict(
             n_features=check_int("n_features", n_features, low=1),
@@ -79,7 +80,6 @@ class SemiSupervisedAutoencoder(nn.Module):
             n_classes=check_int("n_classes", n_classes, low=2),
             lam=check_float("lam", lam, low=0.0),
             noise=check_float("noise", noise, low=0.0, high=1.0),
-            entropy=check_float("entropy", entropy, low=0.0),
             consistency=check_float("consistency", consistency, low=0.0))
         self.encoder = _mlp(n_features, hidden, latent_dim)
         self.decoder = nn.Sequential(_mlp(latent_dim, hidden, n_features), nn.Sigmoid())
@@ -99,11 +99,10 @@ class SemiSupervisedAutoencoder(nn.Module):
         reconstruction = squared_error(self.decoder(z), x)
         prediction = nn.functional.cross_entropy(self(self._noisy(x_labelled)), y_labelled)
         p, p_other = self.predictor(z).softmax(dim=1), self(self._noisy(x)).softmax(dim=1)
-        entropy = -(p * p.clamp_min(1e-12).log()).sum(dim=1).mean()
         consistency = ((p - p_other) ** 2).sum(dim=1).mean()
-        total = reconstruction + h["lam"] * prediction + h["entropy"] * entropy + h["consistency"] * consistency
+        total = reconstruction + h["lam"] * prediction + h["consistency"] * consistency
         return {"loss": total, "reconstruction": reconstruction, "prediction": prediction,
-                "entropy": entropy, "consistency": consistency}
+                "consistency": consistency}
 
     def fit(self, x, y, epochs=100, lr=1e-3, supervised_only=False, progress=False):
         """Fit on images x and labels y, with y = -1 marking an unlabelled image. Returns self.

@@ -11,7 +11,8 @@ import torch
 from .autoencoders import corrupt
 from .naive_bayes import NaiveBayes
 from .pca import PCA
-from .plots import figure_png, naive_bayes_class, reconstruction_grid
+from .plots import code_map, figure_png, latent_point, naive_bayes_class, reconstruction_grid
+from .semisupervised import SemiSupervisedAutoencoder, hide_labels, select_labelled
 
 
 def figure_explorer(draw, controls):
@@ -69,5 +70,48 @@ def denoising_explorer(model, x_show, kind="gaussian", seed=0):
         before, after = (((v - x_show) ** 2).mean().item() for v in (noisy, denoised))
         return reconstruction_grid({"clean": x_show, "noisy": noisy.clamp(0, 1), "denoised": denoised},
                                    title=f"{kind} noise {level:.2f}: MSE noisy {before:.4f}, denoised {after:.4f}")
+
+    return figure_explorer(draw, controls)
+
+
+def latent_explorer(model, x, y):
+    """Move a point z = (z_1, z_2) through a 2-D latent space; see where it lies among the codes
+    of real digits, and the image the decoder makes of it."""
+    with torch.no_grad():
+        codes = model.encode(x)[0]
+    controls = {name: widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description=name)
+                for name in ("z_1", "z_2")}
+
+    @torch.no_grad()
+    def draw(z_1, z_2):
+        z = torch.tensor([[z_1, z_2]])
+        return latent_point(codes, y, (z_1, z_2), model.decode(z)[0])
+
+    return figure_explorer(draw, controls)
+
+
+def semisupervised_explorer(x, y, x_test, y_test, trained, lams=(1.0, 10.0, 100.0), label_counts=(10, 20, 50, 100),
+                            epochs=60):
+    """Pick lambda and the number of labels; see the test accuracy and the map of test codes.
+
+    `trained` maps (lambda, n_labels) to fitted models, e.g. those a notebook has trained; a
+    missing pair is trained once (seed 0, `epochs` epochs, a few seconds) and added to it.
+    """
+    controls = {"lam": widgets.SelectionSlider(options=list(lams), value=lams[1], description="λ",
+                                               continuous_update=False),
+                "n_labels": widgets.SelectionSlider(options=list(label_counts), value=label_counts[2],
+                                                    description="labels", continuous_update=False)}
+
+    def draw(lam, n_labels):
+        labelled = select_labelled(y, n_labels, seed=0)
+        if (lam, n_labels) not in trained:
+            torch.manual_seed(0)
+            model = SemiSupervisedAutoencoder(lam=lam)
+            trained[lam, n_labels] = model.fit(x, hide_labels(y, labelled), epochs=epochs)
+        model = trained[lam, n_labels]
+        with torch.no_grad():
+            codes, labelled_codes = model.encoder(x_test), model.encoder(x[labelled])
+        return code_map(codes, y_test, labelled_codes,
+                        title=f"λ = {lam:g}, {n_labels} labels: test accuracy {model.score(x_test, y_test):.3f}")
 
     return figure_explorer(draw, controls)

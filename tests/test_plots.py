@@ -73,3 +73,38 @@ def test_matrix_heatmap_is_labelled():
     fig = plots.matrix_heatmap(torch.rand(3, 4), "m", "column", "row")
     titled_and_labelled(fig, 1)
     assert len(fig.axes[0].get_xticks()) == 4
+
+
+def test_latent_grid_puts_large_z2_at_the_top():
+    def decode(z):  # paints each image with the value of z_2 scaled to [0, 1]
+        return ((z[:, 1:2] + 1) / 2).expand(-1, 64)
+
+    fig = plots.latent_grid(decode, n=3, limit=1.0, title="grid")
+    mosaic = fig.axes[0].images[0].get_array()
+    assert mosaic.shape == (26, 26)  # 3 tiles of 8 pixels and 2 gaps
+    assert mosaic[0, 0] == 1.0 and mosaic[-1, 0] == 0.0
+    titled_and_labelled(fig, 1)
+
+
+def test_latent_grid_keeps_each_image_upright():
+    def decode(z):  # an image whose top row is inked, the rest blank
+        image = torch.zeros(len(z), 8, 8)
+        image[:, 0, :] = 1.0
+        return image.reshape(len(z), 64)
+
+    mosaic = plots.latent_grid(decode, n=2, limit=1.0).axes[0].images[0].get_array()
+    assert mosaic[0, :8].tolist() == [1.0] * 8 and mosaic[1, :8].tolist() == [0.0] * 8
+    assert mosaic[9, :8].tolist() == [1.0] * 8
+
+
+def test_latent_point_marks_z_and_shows_the_image():
+    fig = plots.latent_point(torch.randn(20, 2), torch.arange(20) % 3, (0.5, -1.0), torch.rand(64))
+    titled_and_labelled(fig, 1)
+    assert "(0.50, -1.00)" in fig.axes[1].get_title()
+
+
+def test_code_map_projects_codes_and_rings_the_labelled():
+    fig = plots.code_map(torch.randn(40, 5), torch.arange(40) % 4, torch.randn(4, 5), title="map")
+    titled_and_labelled(fig, 1)
+    ax = fig.axes[0]
+    assert len(ax.collections) == 5 and ax.collections[-1].get_offsets().shape == (4, 2)

@@ -22,10 +22,10 @@ def test_hide_labels_keeps_only_the_chosen():
 
 def test_loss_is_the_weighted_sum_of_its_terms():
     torch.manual_seed(0)
-    model = SemiSupervisedAutoencoder(hidden=16, lam=2.0, noise=0.0, entropy=0.5, consistency=3.0)
+    model = SemiSupervisedAutoencoder(hidden=16, lam=2.0, noise=0.0, consistency=3.0)
     x, xl, yl = torch.rand(8, 64), torch.rand(4, 64), torch.tensor([0, 1, 2, 3])
     t = model.loss(x, xl, yl)
-    expected = t["reconstruction"] + 2.0 * t["prediction"] + 0.5 * t["entropy"] + 3.0 * t["consistency"]
+    expected = t["reconstruction"] + 2.0 * t["prediction"] + 3.0 * t["consistency"]
     assert torch.allclose(t["loss"], expected)
     assert t["consistency"].item() == pytest.approx(0.0, abs=1e-7)  # no noise: both copies agree
 

@@ -4,7 +4,10 @@ import pytest
 from lecturekit.data import load_digits
 from lecturekit.plots import CourseFigure
 from lecturekit.autoencoders import Autoencoder
-from lecturekit.widgets import denoising_explorer, figure_explorer, naive_bayes_explorer, pca_explorer
+from lecturekit.vae import VAE
+from lecturekit.widgets import (denoising_explorer, figure_explorer, latent_explorer, naive_bayes_explorer,
+                                semisupervised_explorer,
+                                pca_explorer)
 
 
 def controls_and_image(box):
@@ -58,3 +61,29 @@ def test_denoising_explorer_redraws_with_the_noise_level():
     before = image.value
     slider.value = 0.6
     assert image.value != before
+
+
+def test_latent_explorer_redraws_when_z_moves():
+    model = VAE(latent_dim=2, hidden=8)
+    x, y = load_digits("test")
+    box = latent_explorer(model, x[:30], y[:30])
+    (z_1, z_2), image = controls_and_image(box)
+    before = image.value
+    z_2.value = 1.5
+    assert image.value != before
+
+
+def test_semisupervised_explorer_uses_and_fills_the_cache():
+    x, y = load_digits("train")
+    x_test, y_test = load_digits("test")
+    trained = {}
+    box = semisupervised_explorer(x[:300], y[:300], x_test[:50], y_test[:50], trained, epochs=1)
+    (lam, n_labels), image = controls_and_image(box)
+    assert list(trained) == [(10.0, 50)]
+    before = image.value
+    n_labels.value = 20
+    assert list(trained) == [(10.0, 50), (10.0, 20)] and image.value != before
+    cached = trained[10.0, 20]
+    n_labels.value = 50
+    n_labels.value = 20
+    assert trained[10.0, 20] is cached

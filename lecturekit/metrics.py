@@ -1,0 +1,157 @@
+r"""Metrics of generative models: statistics of a *set* of samples.
+
+* Inception Score (Salimans et al., 2016), from a classifier's predictions p(y | x):
+      IS = exp( E_x KL( p(y | x) || p(y) ) ),   p(y) = E_x p(y | x)
+* Frechet distance between Gaussians fitted to two sets of features (FID, Heusel et al., 2017):
+      d^2 = || mu_1 - mu_2 ||^2 + tr( S_1 + S_2 - 2 (S_1 S_2)^{1/2} )
+* Kernel Inception Distance (Binkowski et al., 2018): the unbiased squared MMD with the
+  kernel k(a, b) = (a . b / d + 1)^3, which, unlike FID, has no bias from the sample size.
+
+No Inception network can be downloaded here, and the digits are not ImageNet, so the
+features and predictions come from `DigitClassifier`, a small network trained on the digits.
+"""
+import numpy as np
+import torch
+from torch import nn
+
+from ._checks import as_matrix, check_int
+from .train import fit as train_fit
+
+
+class DigitClassifier(nn.Module):
+    """An MLP x (64) -> 256 -> features (64) -> 10 logits. `features` is the penultimate layer."""
+
+    def __init__(self, n_features=64, hidden=256, n_embedding=64, n_classes=10):
+        super().__init__()
+        self.hparams = dict(n_features=n_features, hidden=hidden, n_embedding=n_embedding, n_classes=n_classes)
+        self.body = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_embedding), nn.ReLU())
+        self.head = nn.Linear(n_embedding, n_classes)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+    @torch.no_grad()
+    def features(self, x):
+        """The penultimate activations, the 'Inception features' of FID and KID."""
+        return self.body(x)
+
+    @torch.no_grad()
+    def probabilities(self, x):
+        """p(y | x), the predictions the Inception Score uses."""
+        return self(x).softmax(dim=1)
+
+
+def train_digit_classifier(x, y, epochs=30, seed=0):
+    """Train a DigitClassifier deterministically: the same seed gives the same network.
+
+    The global random state is left as it was (the seed is used inside `torch.random.fork_rng`).
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = DigitClassifier()
+        train_fit(model, lambda m, xb, yb: nn.functional.cross_entropy(m(xb), yb), (x, y),
+                  epochs=epochs, lr=1e-3, schedule="cosine", progress=False)
+    return model
+
+
+def inception_score(probs, splits=10):
+    """exp(E_x KL(p(y|x) || p(y))), with p(y) the mean prediction within each of `splits`
+    parts of the samples; returns (mean, std) over the parts.
+
+    The parts are drawn at random (a fixed permutation), so the order of the samples does not
+    matter: samples sorted by class would otherwise give parts of one class each, and IS = 1.
+    """
+    probs = torch.as_tensor(probs, dtype=torch.float64)
+    splits = check_int("splits", splits, low=1)
+    if probs.ndim != 2 or len(probs) < 2 * splits:
+        raise ValueError(f"probs must have shape (n, classes) with n >= 2 * splits = {2 * splits}; "
+                         f"got {tuple(probs.shape)}")
+    if (probs < 0).any() or not torch.allclose(probs.sum(dim=1), torch.ones(len(probs), dtype=torch.float64),
+                                               atol=1e-4):
+        raise ValueError("every row of probs must be a probability distribution (non-negative, summing to 1)")
+    order = torch.randperm(len(probs), generator=torch.Generator().manual_seed(0))
+    scores = []
+    for part in probs[order].chunk(splits):
+        p_y = part.mean(dim=0, keepdim=True)
+        kl = (part * (part.clamp_min(1e-30).log() - p_y.clamp_min(1e-30).log())).sum(dim=1)
+        scores.append(kl.mean().exp().item())
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def feature_statistics(features):
+    """The mean and covariance (float64) of a set of feature vectors, one per row."""
+    features = torch.as_tensor(features).double()
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"features must have shape (n, d) with n >= 2; got {tuple(features.shape)}")
+    return features.mean(dim=0), torch.cov(features.T).reshape(features.shape[1], features.shape[1])
+
+
+def _symmetric_sqrt(s):
+    """S^{1/2} of a symmetric positive semi-definite matrix, by its eigendecomposition."""
+    eigenvalues, vectors = torch.linalg.eigh(s)
+    return (vectors * eigenvalues.clamp_min(0).sqrt()) @ vectors.T
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2):
+    """The squared Frechet distance between N(mu1, sigma1) and N(mu2, sigma2), in float64:
+
+        || mu1 - mu2 ||^2 + tr(sigma1) + tr(sigma2) - 2 tr( (sigma1 sigma2)^{1/2} )
+
+    tr((S1 S2)^{1/2}) is the sum of the square roots of the eigenvalues of S1^{1/2} S2 S1^{1/2},
+    a symmetric positive semi-definite matrix with the same eigenvalues as S1 S2. Two symmetric
+    eigendecompositions replace a general matrix square root: the result is real, also for
+    singular covariances, and is clamped at 0 against rounding.
+    """
+    mu1, mu2 = (torch.as_tensor(m, dtype=torch.float64) for m in (mu1, mu2))
+    sigma1, sigma2 = (torch.as_tensor(s, dtype=torch.float64) for s in (sigma1, sigma2))
+    d = mu1.shape[-1]
+    if mu1.shape != (d,) or mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
+        raise ValueError(f"mu1, mu2 must have shape (d,) and sigma1, sigma2 shape (d, d) for one d; got "
+                         f"{tuple(mu1.shape)}, {tuple(sigma1.shape)}, {tuple(mu2.shape)}, {tuple(sigma2.shape)}")
+    root1 = _symmetric_sqrt((sigma1 + sigma1.T) / 2)
+    middle = root1 @ ((sigma2 + sigma2.T) / 2) @ root1
+    trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()
+    distance = ((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt
+    return max(distance.item(), 0.0)
+
+
+def _check_pair(a, b):
+    a, b = as_matrix("features_a", a), as_matrix("features_b", b)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"features_a and features_b must have the same dimension; got {a.shape[1]} and {b.shape[1]}")
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"each set needs at least 2 samples; got {len(a)} and {len(b)}")
+    return a.double(), b.double()
+
+
+def fid(features_a, features_b):
+    """The Frechet distance between Gaussians fitted to two sets of features."""
+    a, b = _check_pair(features_a, features_b)
+    return frechet_distance(*feature_statistics(a), *feature_statistics(b))
+
+
+def kid(features_a, features_b):
+    """Unbiased squared MMD with the cubic polynomial kernel k(a, b) = (a . b / d + 1)^3:
+
+        mean_{i != j} k(a_i, a_j) + mean_{i != j} k(b_i, b_j) - 2 mean_{i, j} k(a_i, b_j)
+
+    Its expectation is the same for every sample size, so it can be compared across sizes.
+    """
+    a, b = _check_pair(features_a, features_b)
+    d = a.shape[1]
+
+    def kernel(u, v):
+        return (u @ v.T / d + 1) ** 3
+
+    def mean_off_diagonal(k):
+        return (k.sum() - k.diagonal().sum()) / (len(k) * (len(k) - 1))
+
+    return (mean_off_diagonal(kernel(a, a)) + mean_off_diagonal(kernel(b, b)) - 2 * kernel(a, b).mean()).item()
+
+
+def evaluate_samples(samples, reference, classifier):
+    """FID, KID and Inception Score of `samples` against `reference` images, in the features
+    and predictions of `classifier` (a DigitClassifier); a dict of floats."""
+    features_s, features_r = classifier.features(samples), classifier.features(reference)
+    return {"fid": fid(features_s, features_r), "kid": kid(features_s, features_r),
+            "inception_score": inception_score(classifier.probabilities(samples))[0]}

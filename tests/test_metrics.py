@@ -1,0 +1,117 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from lecturekit.data import load_digits
+from lecturekit.metrics import (evaluate_samples, feature_statistics, fid, frechet_distance, inception_score, kid,
+                                train_digit_classifier)
+
+
+def sqrtm_reference(mu1, s1, mu2, s2):
+    """The direct computation with scipy.linalg.sqrtm, as pytorch-fid does it."""
+    covmean = scipy.linalg.sqrtm(s1 @ s2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def random_statistics(rng, d, n):
+    data = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + rng.normal(size=d)
+    return data.mean(0), np.cov(data.T)
+
+
+@pytest.mark.parametrize("d", [2, 10, 50])
+def test_frechet_distance_equals_the_sqrtm_computation(d):
+    rng = np.random.default_rng(d)
+    mu1, s1 = random_statistics(rng, d, 500)
+    mu2, s2 = random_statistics(rng, d, 500)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(sqrtm_reference(mu1, s1, mu2, s2), rel=1e-8)
+
+
+def test_frechet_distance_is_zero_for_identical_statistics_and_symmetric():
+    rng = np.random.default_rng(0)
+    mu1, s1 = random_statistics(rng, 20, 300)
+    mu2, s2 = random_statistics(rng, 20, 300)
+    assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-8)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(frechet_distance(mu2, s2, mu1, s1), rel=1e-10)
+
+
+def test_frechet_distance_in_one_dimension_is_the_closed_form():
+    # N(m1, s1^2) and N(m2, s2^2): (m1 - m2)^2 + (s1 - s2)^2
+    got = frechet_distance([1.0], [[4.0]], [-0.5], [[0.25]])
+    assert got == pytest.approx((1.0 + 0.5) ** 2 + (2.0 - 0.5) ** 2)
+
+
+def test_frechet_distance_with_singular_covariances_is_real_and_non_negative():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(10, 40)), rng.normal(size=(10, 40)) + 0.1  # fewer samples than dimensions
+    got = fid(a, b)
+    assert isinstance(got, float) and math.isfinite(got) and got >= 0
+    assert got == pytest.approx(sqrtm_reference(a.mean(0), np.cov(a.T), b.mean(0), np.cov(b.T)), rel=1e-6)
+    assert fid(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_inception_score_limits():
+    identical = torch.full((100, 10), 0.1)
+    assert inception_score(identical, splits=5)[0] == pytest.approx(1.0)
+    confident = torch.eye(10).repeat(400, 1)  # one-hot, spread evenly over 10 classes
+    mean, std = inception_score(confident, splits=5)
+    assert mean == pytest.approx(10.0, rel=0.01) and std < 0.05
+    sorted_by_class = torch.eye(10).repeat_interleave(400, dim=0)  # the order must not matter
+    assert inception_score(sorted_by_class, splits=5)[0] == pytest.approx(10.0, rel=0.01)
+    one_class = torch.zeros(100, 10)
+    one_class[:, 3] = 1
+    assert inception_score(one_class, splits=5)[0] == pytest.approx(1.0)
+
+
+def test_kid_is_unbiased_near_zero_for_one_distribution():
+    rng = np.random.default_rng(0)
+    values = [kid(rng.normal(size=(n, 8)), rng.normal(size=(n, 8))) for n in (20, 200, 1000) for _ in range(5)]
+    assert abs(np.mean(values)) < 0.01
+    assert kid(rng.normal(size=(200, 8)), rng.normal(size=(200, 8)) + 1.0) > 0.1
+
+
+def test_fid_of_a_set_shrinks_towards_its_floor_with_more_samples():
+    rng = np.random.default_rng(0)
+    small = np.mean([fid(rng.normal(size=(50, 8)), rng.normal(size=(50, 8))) for _ in range(5)])
+    large = np.mean([fid(rng.normal(size=(2000, 8)), rng.normal(size=(2000, 8))) for _ in range(5)])
+    assert small > 5 * large
+
+
+def test_feature_statistics_match_numpy():
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(30, 4))
+    mu, sigma = feature_statistics(data)
+    np.testing.assert_allclose(mu.numpy(), data.mean(0))
+    np.testing.assert_allclose(sigma.numpy(), np.cov(data.T))
+
+
+def test_digit_classifier_is_deterministic_accurate_and_leaves_the_global_rng():
+    x, y = load_digits("train")
+    x_test, y_test = load_digits("test")
+    state = torch.get_rng_state()
+    a, b = train_digit_classifier(x, y), train_digit_classifier(x, y)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(a(x_test), b(x_test))
+    assert (a(x_test).argmax(1) == y_test).float().mean() > 0.95
+    real = evaluate_samples(x_test[:200], x_test[200:], a)
+    noise = evaluate_samples(torch.randint(0, 17, (200, 64)) / 16, x_test[200:], a)
+    ones = evaluate_samples(x[y == 1][:100], x_test[200:], a)
+    assert real["fid"] < noise["fid"] / 10 and real["kid"] < noise["kid"] / 10
+    assert real["inception_score"] > 3 * ones["inception_score"]
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="same dimension"):
+        fid(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="at least 2"):
+        fid(np.zeros((1, 3)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="same dimension"):
+        kid(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="probability distribution"):
+        inception_score(torch.full((40, 4), 0.5), splits=2)
+    with pytest.raises(ValueError, match="n >= 2"):
+        inception_score(torch.full((3, 4), 0.25), splits=2)
+    with pytest.raises(ValueError, match="shape"):
+        frechet_distance([0.0, 0.0], np.eye(2), [0.0], np.eye(1))
