@@ -155,3 +155,42 @@ def evaluate_samples(samples, reference, classifier):
     features_s, features_r = classifier.features(samples), classifier.features(reference)
     return {"fid": fid(features_s, features_r), "kid": kid(features_s, features_r),
             "inception_score": inception_score(classifier.probabilities(samples))[0]}
+
+
+def mode_coverage(samples, centers, std):
+    """How well samples of a mixture of Gaussians cover its modes (the protocol of VEEGAN and PacGAN).
+
+    A sample is *high quality* when it lies within 3 std of its nearest mode centre; a mode is
+    *captured* when it is the nearest mode of at least one high-quality sample. Returns a dict:
+
+    * "modes": the number of modes captured;
+    * "high_quality": the fraction of high-quality samples;
+    * "reverse_kl": KL(q || uniform) with q the histogram of high-quality samples over the k
+      modes, sum_j q_j log(k q_j) (0 for a perfect spread, log k when all fall on one mode).
+    """
+    samples, centers = torch.as_tensor(samples).double(), torch.as_tensor(centers).double()
+    if samples.ndim != 2 or centers.ndim != 2 or samples.shape[1] != centers.shape[1]:
+        raise ValueError(f"samples and centers must be (n, d) and (k, d) with the same d; "
+                         f"got {tuple(samples.shape)} and {tuple(centers.shape)}")
+    distance, nearest = torch.cdist(samples, centers).min(dim=1)
+    good = distance < 3 * std
+    counts = torch.bincount(nearest[good], minlength=len(centers)).double()
+    q = counts / counts.sum().clamp_min(1)
+    q = q[q > 0]
+    reverse_kl = (q * (q * len(centers)).log()).sum().item() if good.any() else float("nan")
+    return {"modes": int((counts > 0).sum()), "high_quality": good.double().mean().item(), "reverse_kl": reverse_kl}
+
+
+def emd(x, y):
+    """The exact Earth Mover's (Wasserstein-1) distance between two point clouds of equal size:
+    min over one-to-one matchings pi of (1/n) sum_i || x_i - y_pi(i) ||, solved as an assignment problem."""
+    from scipy.optimize import linear_sum_assignment
+
+    x, y = torch.as_tensor(x).double(), torch.as_tensor(y).double()
+    x, y = (v[:, None] if v.ndim == 1 else v for v in (x, y))
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must be point clouds of the same size and dimension; got {tuple(x.shape)} "
+                         f"and {tuple(y.shape)}")
+    cost = torch.cdist(x, y).numpy()
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].mean())

@@ -22,9 +22,12 @@ def test_import_changes_no_global_state():
         before = (random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state(),
                   settings(), threading.active_count(),
                   torch.get_num_threads(), torch.get_default_dtype())
+        import importlib, pkgutil
         import lecturekit
-        import lecturekit.checkpoint, lecturekit.data, lecturekit.naive_bayes, lecturekit.plots
-        import lecturekit.runtime, lecturekit.train, lecturekit.widgets
+        modules = [m.name for m in pkgutil.iter_modules(lecturekit.__path__)]
+        for name in modules:
+            importlib.import_module(f"lecturekit.{name}")
+        assert len(modules) >= 14, modules
         after = (random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state(),
                  settings(), threading.active_count(),
                  torch.get_num_threads(), torch.get_default_dtype())

@@ -1,0 +1,250 @@
+r"""Generative adversarial networks: a generator G(z) and a discriminator (or critic) D(x).
+
+G maps noise z ~ N(0, I) to samples; D scores samples, high for real. Every loss below
+is written on the critic's raw score f(x) (a logit for the classic GAN, D(x) = sigmoid(f(x))).
+The game is min over G, max over D; it is played by alternating updates, n_critic steps
+of D for every step of G (Goodfellow et al., 2014).
+
+Extension beyond the slides: `pack` > 1 lets the discriminator judge `pack` samples at once
+(PacGAN, Lin et al., 2018), which penalises a generator that repeats itself (mode collapse).
+"""
+import math
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._checks import check_choice, check_float, check_int
+from .train import History, TrainingDiverged
+
+LOSSES = ("minimax", "non_saturating", "lsgan", "wgan", "wgan_gp")
+
+
+# ---- the losses --------------------------------------------------------------------------
+
+def discriminator_loss(loss, real_scores, fake_scores):
+    r"""The discriminator's (critic's) loss, to be minimised, on raw scores f(x) and f(G(z)).
+
+    * "minimax", "non_saturating":  -E log D(x) - E log(1 - D(G(z))),  D = sigmoid(f)
+    * "lsgan":  1/2 E (f(x) - b)^2 + 1/2 E (f(G(z)) - a)^2  with the coding a = 0, b = 1
+    * "wgan", "wgan_gp":  E f(G(z)) - E f(x)   (the negative of the critic's estimate of the
+      Earth Mover's distance; the Lipschitz constraint is enforced separately)
+    """
+    check_choice("loss", loss, LOSSES)
+    if loss in ("minimax", "non_saturating"):  # -log sigmoid(a) = softplus(-a); -log(1 - sigmoid(a)) = softplus(a)
+        return nn.functional.softplus(-real_scores).mean() + nn.functional.softplus(fake_scores).mean()
+    if loss == "lsgan":
+        return 0.5 * ((real_scores - 1) ** 2).mean() + 0.5 * (fake_scores**2).mean()
+    return fake_scores.mean() - real_scores.mean()
+
+
+def generator_loss(loss, fake_scores):
+    r"""The generator's loss, to be minimised, on the critic's raw scores f(G(z)).
+
+    * "minimax" (saturating):  E log(1 - D(G(z))); its gradient vanishes when D(G(z)) -> 0
+    * "non_saturating":        -E log D(G(z))
+    * "lsgan":                 1/2 E (f(G(z)) - c)^2 with c = 1
+    * "wgan", "wgan_gp":       -E f(G(z))
+    """
+    check_choice("loss", loss, LOSSES)
+    if loss == "minimax":
+        return -nn.functional.softplus(fake_scores).mean()
+    if loss == "non_saturating":
+        return nn.functional.softplus(-fake_scores).mean()
+    if loss == "lsgan":
+        return 0.5 * ((fake_scores - 1) ** 2).mean()
+    return -fake_scores.mean()
+
+
+def gradient_penalty(critic, real, fake, generator=None):
+    r"""WGAN-GP's penalty E (|| grad_x f(x_hat) ||_2 - 1)^2 (Gulrajani et al., 2017).
+
+    x_hat = eps x + (1 - eps) G(z) with one eps ~ U[0, 1] drawn per sample, and the gradient's
+    norm is taken per sample over its flattened input.
+    """
+    eps = torch.rand(len(real), *[1] * (real.dim() - 1), generator=generator).to(real.device)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(start_dim=1).norm(dim=1) - 1) ** 2).mean()
+
+
+def clip_weights(critic, clip):
+    """WGAN's crude Lipschitz constraint: clamp every parameter of the critic to [-clip, clip]."""
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.clamp_(-clip, clip)
+
+
+# ---- the players -------------------------------------------------------------------------
+
+def _mlp(sizes, activation):
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), activation()]
+    return nn.Sequential(*layers[:-1])
+
+
+class Generator(nn.Module):
+    """G: z ~ N(0, I) in R^latent_dim -> x in R^out_dim, an MLP with ReLU hidden layers.
+
+    output : "linear" for 2-D toy data, "sigmoid" for images in [0, 1].
+    """
+
+    def __init__(self, latent_dim=2, out_dim=2, hidden=128, layers=3, output="linear"):
+        super().__init__()
+        check_choice("output", output, ("linear", "sigmoid"))
+        self.hparams = dict(latent_dim=check_int("latent_dim", latent_dim, low=1),
+                            out_dim=check_int("out_dim", out_dim, low=1),
+                            hidden=check_int("hidden", hidden, low=1),
+                            layers=check_int("layers", layers, low=1), output=output)
+        net = _mlp([latent_dim] + [hidden] * layers + [out_dim], nn.ReLU)
+        self.net = nn.Sequential(net, nn.Sigmoid()) if output == "sigmoid" else net
+
+    def forward(self, z):
+        return self.net(z)
+
+    def sample(self, n, generator=None):
+        """n samples G(z), z ~ N(0, I)."""
+        n = check_int("n", n, low=1)
+        device = next(self.parameters()).device
+        return self(torch.randn(n, self.hparams["latent_dim"], generator=generator).to(device))
+
+
+class Discriminator(nn.Module):
+    """f: x in R^in_dim -> a raw score, an MLP with LeakyReLU(0.2) hidden layers.
+
+    pack : judge `pack` samples at once (PacGAN); the batch is read as groups of `pack`
+        consecutive samples, so its length must be a multiple of `pack`.
+    """
+
+    def __init__(self, in_dim=2, hidden=128, layers=3, pack=1):
+        super().__init__()
+        self.hparams = dict(in_dim=check_int("in_dim", in_dim, low=1), hidden=check_int("hidden", hidden, low=1),
+                            layers=check_int("layers", layers, low=1), pack=check_int("pack", pack, low=1))
+        self.net = _mlp([in_dim * pack] + [hidden] * layers + [1], lambda: nn.LeakyReLU(0.2))
+
+    def forward(self, x):
+        pack = self.hparams["pack"]
+        if len(x) % pack:
+            raise ValueError(f"the batch length {len(x)} must be a multiple of pack = {pack}")
+        return self.net(x.reshape(len(x) // pack, -1)).squeeze(-1)
+
+
+# ---- the game ----------------------------------------------------------------------------
+
+PAPER_DEFAULTS = {
+    # DCGAN's Adam settings (Radford et al., 2016) for the three classic losses
+    "minimax": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, clip=None, gp_weight=None),
+    "non_saturating": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, clip=None, gp_weight=None),
+    "lsgan": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, clip=None, gp_weight=None),
+    # Arjovsky et al., 2017: RMSProp 5e-5, clip 0.01, n_critic 5
+    "wgan": dict(optimizer="rmsprop", lr=5e-5, betas=None, n_critic=5, clip=0.01, gp_weight=None),
+    # Gulrajani et al., 2017: Adam 1e-4, betas (0, 0.9), lambda 10, n_critic 5
+    "wgan_gp": dict(optimizer="adam", lr=1e-4, betas=(0.0, 0.9), n_critic=5, clip=None, gp_weight=10.0),
+}
+
+
+def game_settings(loss, **overrides):
+    """The paper's settings for `loss`, with any of them overridden (None keeps the default)."""
+    check_choice("loss", loss, LOSSES)
+    settings = dict(PAPER_DEFAULTS[loss])
+    unknown = set(overrides) - set(settings)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; allowed: {sorted(settings)}")
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    check_int("n_critic", settings["n_critic"], low=1)
+    check_float("lr", settings["lr"], low=0.0)
+    if settings["clip"] is not None:
+        check_float("clip", settings["clip"], low=0.0)
+    if settings["gp_weight"] is not None:
+        check_float("gp_weight", settings["gp_weight"], low=0.0)
+    return settings
+
+
+def _optimizer(params, settings):
+    if settings["optimizer"] == "rmsprop":
+        return torch.optim.RMSprop(params, lr=settings["lr"])
+    return torch.optim.Adam(params, lr=settings["lr"], betas=settings["betas"])
+
+
+def _sampler(data):
+    """A function n -> n real samples: fresh draws from a distribution, or rows drawn with replacement."""
+    if hasattr(data, "sample"):
+        return data.sample
+    if not isinstance(data, torch.Tensor) or data.ndim != 2 or len(data) == 0:
+        raise TypeError("data must be a distribution with .sample(n) or a non-empty (n, d) tensor")
+    return lambda n: data[torch.randint(len(data), (n,))]
+
+
+def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_size=256, progress=True,
+              snapshot_every=None, snapshot_size=1000, **settings):
+    """Play the game: for each of `steps` generator steps, `n_critic` critic steps first.
+
+    Parameters
+    ----------
+    generator, critic : a Generator and a Discriminator (or any modules of the same roles).
+    data : a distribution with .sample(n) (toy data) or an (n, d) tensor of real samples.
+    loss : one of "minimax", "non_saturating", "lsgan", "wgan", "wgan_gp".
+    steps, batch_size : generator steps, and real samples per critic step (times `pack`).
+    settings : overrides of the paper's `PAPER_DEFAULTS[loss]`: optimizer, lr, betas, n_critic,
+        clip (WGAN's weight clipping) and gp_weight (WGAN-GP's lambda).
+    snapshot_every : keep `snapshot_size` samples from a fixed z every so many steps, in
+        `history.snapshots` as (step, samples).
+
+    Returns a History of per-step "d_loss" (the last critic step's) and "g_loss". On NaN or
+    inf it raises TrainingDiverged naming the step; on Ctrl-C it returns what it has.
+    """
+    settings = game_settings(loss, **settings)
+    steps, batch_size = check_int("steps", steps, low=1), check_int("batch_size", batch_size, low=1)
+    real_batch = _sampler(data)
+    device = next(generator.parameters()).device
+    m = batch_size * critic.hparams.get("pack", 1) if hasattr(critic, "hparams") else batch_size
+    opt_g, opt_d = _optimizer(generator.parameters(), settings), _optimizer(critic.parameters(), settings)
+    fixed_z = torch.randn(snapshot_size, generator.hparams["latent_dim"]).to(device)
+    history = History()
+    history.snapshots = []
+    bar = tqdm(range(1, steps + 1), desc=f"training ({loss})", disable=not progress, unit="step")
+    try:
+        for step in bar:
+            for _ in range(settings["n_critic"]):
+                d_loss = _critic_step(generator, critic, real_batch(m).to(device), loss, settings, opt_d)
+            g_loss = _generator_step(generator, critic, m, loss, opt_g)
+            if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
+                raise TrainingDiverged(f"the losses became d = {d_loss}, g = {g_loss} at step {step}; "
+                                       "try a smaller learning rate")
+            history.setdefault("d_loss", []).append(d_loss)
+            history.setdefault("g_loss", []).append(g_loss)
+            if snapshot_every and (step % snapshot_every == 0 or step == 1):
+                with torch.no_grad():
+                    history.snapshots.append((step, generator(fixed_z).cpu()))
+            if step % 50 == 0:
+                bar.set_postfix(d=f"{d_loss:.3g}", g=f"{g_loss:.3g}")
+    except KeyboardInterrupt:
+        history.interrupted = True
+        print(f"Interrupted at step {len(history.get('g_loss', [])) + 1}: both players keep their weights, "
+              "and the history holds the finished steps.")
+    finally:
+        bar.close()
+    return history
+
+
+def _critic_step(generator, critic, real, loss, settings, opt_d):
+    with torch.no_grad():
+        fake = generator.sample(len(real))
+    d_loss = discriminator_loss(loss, critic(real), critic(fake))
+    if settings["gp_weight"]:
+        d_loss = d_loss + settings["gp_weight"] * gradient_penalty(critic, real, fake)
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    if settings["clip"] is not None:
+        clip_weights(critic, settings["clip"])
+    return d_loss.item()
+
+
+def _generator_step(generator, critic, m, loss, opt_g):
+    g_loss = generator_loss(loss, critic(generator.sample(m)))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return g_loss.item()

@@ -1,0 +1,177 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+from torch import nn
+
+from lecturekit import load_model, save_model
+from lecturekit.data import toy_distribution
+from lecturekit.gan import (PAPER_DEFAULTS, Discriminator, Generator, clip_weights, discriminator_loss,
+                            game_settings, generator_loss, gradient_penalty, train_gan)
+from lecturekit.metrics import emd, mode_coverage
+from lecturekit.train import TrainingDiverged
+
+REAL, FAKE = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+
+
+def sigmoid(a):
+    return 1 / (1 + math.exp(-a))
+
+
+def test_losses_against_hand_computed_values():
+    d_real, d_fake = [sigmoid(a) for a in REAL.tolist()], [sigmoid(a) for a in FAKE.tolist()]
+    gan_d = -np.mean(np.log(d_real)) - np.mean(np.log(1 - np.array(d_fake)))
+    for loss in ("minimax", "non_saturating"):
+        assert discriminator_loss(loss, REAL, FAKE).item() == pytest.approx(gan_d, rel=1e-6)
+    assert generator_loss("minimax", FAKE).item() == pytest.approx(np.mean(np.log(1 - np.array(d_fake))), rel=1e-6)
+    assert generator_loss("non_saturating", FAKE).item() == pytest.approx(-np.mean(np.log(d_fake)), rel=1e-6)
+    # LSGAN with a = 0, b = c = 1
+    assert discriminator_loss("lsgan", REAL, FAKE).item() == pytest.approx(0.5 * (1 + 4) / 2 + 0.5 * (0.25 + 9) / 2)
+    assert generator_loss("lsgan", FAKE).item() == pytest.approx(0.5 * (0.25 + 16) / 2)
+    for loss in ("wgan", "wgan_gp"):
+        assert discriminator_loss(loss, REAL, FAKE).item() == pytest.approx(-1.25 - 0.5)
+        assert generator_loss(loss, FAKE).item() == pytest.approx(1.25)
+
+
+def test_saturating_gradient_vanishes_as_d_of_g_goes_to_zero():
+    for logit, expect_small in [(-2.0, False), (-10.0, True)]:
+        grads = {}
+        for loss in ("minimax", "non_saturating"):
+            score = torch.tensor([logit], requires_grad=True)
+            generator_loss(loss, score).backward()
+            grads[loss] = score.grad.abs().item()
+        # d/da log(1 - sigmoid(a)) = -sigmoid(a) -> 0;  d/da -log sigmoid(a) = sigmoid(a) - 1 -> -1
+        assert grads["non_saturating"] > 0.85
+        assert (grads["minimax"] < 1e-4) == expect_small
+
+
+def test_gradient_penalty_is_zero_for_a_linear_critic_with_unit_weights():
+    critic = nn.Linear(5, 1)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 0.0, 4.0, 0.0, 0.0]]) / 5)
+    real, fake = torch.randn(16, 5), torch.randn(16, 5)
+    assert gradient_penalty(lambda x: critic(x).squeeze(-1), real, fake).item() == pytest.approx(0.0, abs=1e-10)
+    with torch.no_grad():
+        critic.weight.mul_(2)  # gradient norm 2 everywhere: penalty (2 - 1)^2 = 1
+    assert gradient_penalty(lambda x: critic(x).squeeze(-1), real, fake).item() == pytest.approx(1.0)
+
+
+def test_gradient_penalty_is_taken_per_sample_over_the_flattened_input():
+    def critic(x):  # f(x) = sum of squares: grad = 2x, per-sample norm 2 ||x||
+        return (x**2).flatten(1).sum(1)
+
+    real = torch.zeros(2, 2, 3)
+    fake = torch.ones(2, 2, 3)
+    g = torch.Generator().manual_seed(0)
+    eps = torch.rand(2, 1, 1, generator=torch.Generator().manual_seed(0))
+    norms = 2 * ((1 - eps) * fake).flatten(1).norm(dim=1)
+    assert gradient_penalty(critic, real, fake, generator=g).item() == pytest.approx(((norms - 1) ** 2).mean().item())
+
+
+@pytest.mark.parametrize("n_critic", [1, 3, 5])
+def test_trainer_does_n_critic_critic_steps_per_generator_step(n_critic, monkeypatch):
+    steps = {"critic": 0, "generator": 0}
+    import lecturekit.gan as gan
+    real_critic_step, real_generator_step = gan._critic_step, gan._generator_step
+
+    def critic_step(*args):
+        steps["critic"] += 1
+        return real_critic_step(*args)
+
+    def generator_step(*args):
+        steps["generator"] += 1
+        return real_generator_step(*args)
+
+    monkeypatch.setattr(gan, "_critic_step", critic_step)
+    monkeypatch.setattr(gan, "_generator_step", generator_step)
+    train_gan(Generator(hidden=8), Discriminator(hidden=8), toy_distribution("ring"), loss="wgan", steps=7,
+              batch_size=4, n_critic=n_critic, progress=False)
+    assert steps == {"critic": 7 * n_critic, "generator": 7}
+
+
+def test_clipping_keeps_every_critic_weight_within_c():
+    critic = Discriminator(hidden=16)
+    train_gan(Generator(hidden=16), critic, toy_distribution("ring"), loss="wgan", steps=5, batch_size=8,
+              lr=0.5, progress=False)
+    assert max(p.abs().max().item() for p in critic.parameters()) <= 0.01
+    big = nn.Linear(3, 3)
+    clip_weights(big, 0.2)
+    assert big.weight.abs().max() <= 0.2
+
+
+def test_paper_defaults_and_overrides():
+    assert PAPER_DEFAULTS["wgan"] == dict(optimizer="rmsprop", lr=5e-5, betas=None, n_critic=5, clip=0.01,
+                                          gp_weight=None)
+    assert game_settings("wgan_gp")["gp_weight"] == 10.0 and game_settings("wgan_gp")["betas"] == (0.0, 0.9)
+    assert game_settings("lsgan", lr=1e-3)["lr"] == 1e-3
+
+
+def test_history_snapshots_and_pack():
+    torch.manual_seed(0)
+    generator, critic = Generator(hidden=16), Discriminator(hidden=16, pack=4)
+    history = train_gan(generator, critic, toy_distribution("grid"), steps=10, batch_size=8, progress=False,
+                        snapshot_every=5, snapshot_size=20)
+    assert len(history["d_loss"]) == len(history["g_loss"]) == 10
+    assert [step for step, _ in history.snapshots] == [1, 5, 10]
+    assert history.snapshots[0][1].shape == (20, 2)
+    with pytest.raises(ValueError, match="multiple of pack = 4"):
+        critic(torch.zeros(6, 2))
+
+
+def test_divergence_names_the_step():
+    data = torch.full((10, 2), float("nan"))
+    with pytest.raises(TrainingDiverged, match="step 1"):
+        train_gan(Generator(hidden=4), Discriminator(hidden=4), data, steps=3, batch_size=2, progress=False)
+
+
+def test_a_generator_learns_a_single_gaussian():
+    torch.manual_seed(0)
+    target = toy_distribution("ring")
+    one_mode = torch.tensor([[2.0, 0.0]]) + 0.05 * torch.randn(2000, 2)
+    generator, critic = Generator(hidden=32), Discriminator(hidden=32)
+    train_gan(generator, critic, one_mode, steps=400, batch_size=64, lr=1e-3, progress=False)
+    samples = generator.sample(500).detach()
+    assert (samples.mean(0) - torch.tensor([2.0, 0.0])).norm() < 0.3
+    assert mode_coverage(samples, target.centers, 0.1)["modes"] >= 1
+
+
+def test_save_and_load_the_players(tmp_path):
+    generator = Generator(latent_dim=3, out_dim=64, output="sigmoid")
+    save_model(generator, tmp_path / "g.pt")
+    z = torch.randn(4, 3)
+    assert torch.equal(load_model(tmp_path / "g.pt")(z), generator(z))
+
+
+def test_mode_coverage_on_true_and_collapsed_ring():
+    ring = toy_distribution("ring")
+    result = mode_coverage(ring.sample(2500, torch.Generator().manual_seed(0)), ring.centers, ring.std)
+    assert result["modes"] == 8
+    assert result["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.01)
+    assert result["reverse_kl"] < 0.01
+    collapsed = ring.centers[3] + ring.std * torch.randn(2500, 2)
+    result = mode_coverage(collapsed, ring.centers, ring.std)
+    assert result["modes"] == 1 and result["reverse_kl"] == pytest.approx(math.log(8))
+
+
+def test_emd_matches_scipy_in_one_dimension_and_is_exact_for_shifts():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=200), rng.normal(1.0, 2.0, size=200)
+    assert emd(x, y) == pytest.approx(scipy.stats.wasserstein_distance(x, y), rel=1e-9)
+    cloud = torch.randn(50, 2)
+    assert emd(cloud, cloud + torch.tensor([3.0, 4.0])) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: discriminator_loss("hinge", REAL, FAKE), "loss must be one of"),
+    (lambda: game_settings("wgan", n_critic=0), "n_critic must be in"),
+    (lambda: game_settings("wgan", clip=-0.1), "clip must be in"),
+    (lambda: game_settings("wgan_gp", gp_weight=-1.0), "gp_weight must be in"),
+    (lambda: game_settings("wgan", momentum=0.9), "unknown settings"),
+    (lambda: mode_coverage(torch.zeros(5, 2), torch.zeros(3, 3), 0.1), "same d"),
+    (lambda: emd(torch.zeros(5, 2), torch.zeros(4, 2)), "same size"),
+])
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
