@@ -14,7 +14,6 @@ Each figure is the mean over the 5 seeds.
 import warnings
 
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.semi_supervised import LabelSpreading
 

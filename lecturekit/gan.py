@@ -15,6 +15,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._checks import check_choice, check_float, check_int
+from .networks import mlp
 from .train import History, TrainingDiverged
 
 LOSSES = ("minimax", "non_saturating", "lsgan", "wgan", "wgan_gp")
@@ -77,13 +78,6 @@ def clip_weights(critic, clip):
 
 # ---- the players -------------------------------------------------------------------------
 
-def _mlp(sizes, activation):
-    layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(n_in, n_out), activation()]
-    return nn.Sequential(*layers[:-1])
-
-
 class Generator(nn.Module):
     """G: z ~ N(0, I) in R^latent_dim -> x in R^out_dim, an MLP with ReLU hidden layers.
 
@@ -97,7 +91,7 @@ class Generator(nn.Module):
                             out_dim=check_int("out_dim", out_dim, low=1),
                             hidden=check_int("hidden", hidden, low=1),
                             layers=check_int("layers", layers, low=1), output=output)
-        net = _mlp([latent_dim] + [hidden] * layers + [out_dim], nn.ReLU)
+        net = mlp([latent_dim] + [hidden] * layers + [out_dim])
         self.net = nn.Sequential(net, nn.Sigmoid()) if output == "sigmoid" else net
 
     def forward(self, z):
@@ -121,7 +115,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.hparams = dict(in_dim=check_int("in_dim", in_dim, low=1), hidden=check_int("hidden", hidden, low=1),
                             layers=check_int("layers", layers, low=1), pack=check_int("pack", pack, low=1))
-        self.net = _mlp([in_dim * pack] + [hidden] * layers + [1], lambda: nn.LeakyReLU(0.2))
+        self.net = mlp([in_dim * pack] + [hidden] * layers + [1], lambda: nn.LeakyReLU(0.2))
 
     def forward(self, x):
         pack = self.hparams["pack"]

@@ -23,6 +23,7 @@ from torch import nn
 from ._checks import check_float, check_int
 from .autoencoders import squared_error
 from .data import N_CLASSES
+from .networks import mlp
 from .train import fit as train_fit
 
 UNLABELLED = -1
@@ -53,11 +54,6 @@ def hide_labels(y, labelled):
     return partial
 
 
-def _mlp(n_in, hidden, n_out):
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                         nn.Linear(hidden, n_out))
-
-
 class SemiSupervisedAutoencoder(nn.Module):
     """Encoder, decoder and predictor, fitted on images with partly hidden labels.
 
@@ -81,8 +77,8 @@ class SemiSupervisedAutoencoder(nn.Module):
             lam=check_float("lam", lam, low=0.0),
             noise=check_float("noise", noise, low=0.0, high=1.0),
             consistency=check_float("consistency", consistency, low=0.0))
-        self.encoder = _mlp(n_features, hidden, latent_dim)
-        self.decoder = nn.Sequential(_mlp(latent_dim, hidden, n_features), nn.Sigmoid())
+        self.encoder = mlp([n_features, hidden, hidden, latent_dim])
+        self.decoder = nn.Sequential(mlp([latent_dim, hidden, hidden, n_features]), nn.Sigmoid())
         self.predictor = nn.Linear(latent_dim, n_classes)
 
     def forward(self, x):

@@ -20,6 +20,7 @@ from torch import nn
 
 from ._checks import check_float, check_int
 from .data import DIGIT_MAX, to_counts
+from .networks import mlp
 
 
 def gaussian_kl(mu, logvar):
@@ -50,11 +51,6 @@ def binomial_log_likelihood(logits, counts):
     return (log_binomial + counts * log_p + (DIGIT_MAX - counts) * log_not_p).sum(dim=-1)
 
 
-def _mlp(n_in, hidden, n_out):
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                         nn.Linear(hidden, n_out))
-
-
 class VAE(nn.Module):
     """Encoder q_alpha(z | x) and Binomial decoder p_beta(x | z), two hidden layers each.
 
@@ -71,8 +67,8 @@ class VAE(nn.Module):
         latent_dim = check_int("latent_dim", latent_dim, low=1)
         hidden = check_int("hidden", hidden, low=1)
         self.hparams = dict(n_features=n_features, latent_dim=latent_dim, hidden=hidden)
-        self.encoder = _mlp(n_features, hidden, 2 * latent_dim)
-        self.decoder = _mlp(latent_dim, hidden, n_features)
+        self.encoder = mlp([n_features, hidden, hidden, 2 * latent_dim])
+        self.decoder = mlp([latent_dim, hidden, hidden, n_features])
 
     def encode(self, x):
         """The mean and log-variance of q_alpha(z | x), each of shape (n, latent_dim)."""

@@ -1,11 +1,9 @@
-import math
 
-import numpy as np
 import pytest
 import sklearn.datasets
 import torch
 
-from lecturekit.data import (DIGIT_MAX, TOY_DISTRIBUTIONS, load_digits, sample_toy, to_counts,
+from lecturekit.data import (TOY_DISTRIBUTIONS, load_digits, sample_toy, to_counts,
                              toy_distribution)
 
 
