@@ -235,3 +235,44 @@ def code_map(codes, labels, labelled_codes=None, title="Codes of test digits"):
     ax.legend(fontsize="small", ncol=2, markerscale=1.5)
     ax.set(title=title, xlabel="code principal direction 1", ylabel="code principal direction 2")
     return fig
+
+
+def gan_snapshots(snapshots, real, title="Generated samples during training", limits=(-3, 3)):
+    """One small scatter panel per (step, samples) snapshot: real points in grey, generated in colour."""
+    fig = CourseFigure(figsize=(2.6 * len(snapshots), 2.9), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(snapshots), sharey=True))
+    real = _numpy(real)
+    for ax, (step, samples) in zip(axes, snapshots):
+        ax.scatter(real[:, 0], real[:, 1], s=2, color="lightgrey")
+        pts = _numpy(samples)
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, color="C3")
+        ax.set(title=f"step {step}", xlabel="$x_1$", xlim=limits, ylim=limits, aspect="equal")
+    axes[0].set_ylabel("$x_2$")
+    fig.suptitle(title)
+    return fig
+
+
+def gan_state(generator, critic, real, history, limits=(-3, 3), title="The game so far"):
+    """Left: the discriminator's D(x) = sigmoid(f(x)) as a heat map, with real and generated points;
+    right: both players' losses against the generator step."""
+    fig = CourseFigure(figsize=(10, 4.2), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
+    axis = torch.linspace(*limits, 120)
+    grid = torch.cartesian_prod(axis, axis)
+    with torch.no_grad():
+        pack = getattr(critic, "hparams", {}).get("pack", 1)
+        score = critic(grid.repeat_interleave(pack, dim=0)).sigmoid().reshape(120, 120).T
+        fake = generator.sample(500)
+    shown = left.imshow(_numpy(score), origin="lower", extent=(*limits, *limits), cmap="RdBu", vmin=0, vmax=1)
+    fig.colorbar(shown, ax=left, label="D(x)")
+    real_pts, fake_pts = _numpy(real), _numpy(fake)
+    left.scatter(real_pts[:, 0], real_pts[:, 1], s=3, color="black", label="real")
+    left.scatter(fake_pts[:, 0], fake_pts[:, 1], s=3, color="orange", label="generated")
+    left.legend(loc="upper right", fontsize="small", markerscale=3)
+    left.set(title="Discriminator D(x) and samples", xlabel="$x_1$", ylabel="$x_2$")
+    if history.get("g_loss"):
+        plot_history(history, keys=["d_loss", "g_loss"], xlabel="generator step", ax=right, title="Losses")
+    else:
+        right.set(title="Losses (no step yet)", xlabel="generator step", ylabel="loss")
+    fig.suptitle(title)
+    return fig

@@ -11,7 +11,9 @@ import torch
 from .autoencoders import corrupt
 from .naive_bayes import NaiveBayes
 from .pca import PCA
-from .plots import code_map, figure_png, latent_point, naive_bayes_class, reconstruction_grid
+from .gan import train_gan
+from .plots import code_map, figure_png, gan_state, latent_point, naive_bayes_class, reconstruction_grid
+from .train import History
 from .semisupervised import SemiSupervisedAutoencoder, hide_labels, select_labelled
 
 
@@ -115,3 +117,29 @@ def semisupervised_explorer(x, y, x_test, y_test, trained, lams=(1.0, 10.0, 100.
                         title=f"λ = {lam:g}, {n_labels} labels: test accuracy {model.score(x_test, y_test):.3f}")
 
     return figure_explorer(draw, controls)
+
+
+def gan_lab(generator, critic, distribution, loss="non_saturating", steps_per_click=200, **settings):
+    """An interactive trainer in the spirit of GAN Lab: each click plays `steps_per_click` more
+    generator steps; the figure shows D(x), the real and generated points, and both losses."""
+    history = History(d_loss=[], g_loss=[])
+    real = distribution.sample(500, generator=torch.Generator().manual_seed(0))
+    button = widgets.Button(description=f"train {steps_per_click} steps", icon="play")
+    image = widgets.Image(format="png")
+
+    def redraw():
+        step = len(history["g_loss"])
+        image.value = figure_png(gan_state(generator, critic, real, history, title=f"{loss}, step {step}"))
+
+    def play(_button=None):
+        button.disabled = True
+        more = train_gan(generator, critic, distribution, loss=loss, steps=steps_per_click, progress=False,
+                         **settings)
+        for key in history:
+            history[key] += more[key]
+        redraw()
+        button.disabled = False
+
+    button.on_click(play)
+    redraw()
+    return widgets.VBox([button, image])

@@ -108,3 +108,15 @@ def test_code_map_projects_codes_and_rings_the_labelled():
     titled_and_labelled(fig, 1)
     ax = fig.axes[0]
     assert len(ax.collections) == 5 and ax.collections[-1].get_offsets().shape == (4, 2)
+
+
+def test_gan_figures():
+    from lecturekit.gan import Discriminator, Generator
+
+    real = sample_toy("ring", 100)
+    fig = plots.gan_snapshots([(1, torch.randn(50, 2)), (10, torch.randn(50, 2))], real)
+    assert [ax.get_title() for ax in fig.axes] == ["step 1", "step 10"]
+    fig = plots.gan_state(Generator(hidden=4), Discriminator(hidden=4, pack=2), real,
+                          {"d_loss": [1.0, 0.9], "g_loss": [0.7, 0.8]})
+    titled_and_labelled(fig, 2)
+    assert fig.axes[0].images[0].get_array().shape == (120, 120)

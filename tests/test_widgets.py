@@ -1,13 +1,14 @@
 import ipywidgets
 import pytest
+import torch
 
-from lecturekit.data import load_digits
-from lecturekit.plots import CourseFigure
 from lecturekit.autoencoders import Autoencoder
+from lecturekit.data import load_digits, toy_distribution
+from lecturekit.gan import Discriminator, Generator
+from lecturekit.plots import CourseFigure
 from lecturekit.vae import VAE
-from lecturekit.widgets import (denoising_explorer, figure_explorer, latent_explorer, naive_bayes_explorer,
-                                semisupervised_explorer,
-                                pca_explorer)
+from lecturekit.widgets import (denoising_explorer, figure_explorer, gan_lab, latent_explorer, naive_bayes_explorer,
+                                pca_explorer, semisupervised_explorer)
 
 
 def controls_and_image(box):
@@ -87,3 +88,13 @@ def test_semisupervised_explorer_uses_and_fills_the_cache():
     n_labels.value = 50
     n_labels.value = 20
     assert trained[10.0, 20] is cached
+
+
+def test_gan_lab_trains_on_click_and_redraws():
+    generator, critic = Generator(hidden=8), Discriminator(hidden=8)
+    box = gan_lab(generator, critic, toy_distribution("ring"), steps_per_click=3, batch_size=8)
+    button, image = box.children
+    before, weights = image.value, generator.net[0].weight.detach().clone()
+    button.click()
+    assert image.value != before and not torch.equal(generator.net[0].weight, weights)
+    assert not button.disabled
