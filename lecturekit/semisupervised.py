@@ -114,7 +114,8 @@ class SemiSupervisedAutoencoder(nn.Module):
         labelled = y != UNLABELLED
         if labelled.sum() == 0:
             raise ValueError("y has no labelled example (every label is -1)")
-        x_l, y_l = x[labelled], y[labelled]
+        device = next(self.parameters()).device
+        x_l, y_l = x[labelled].to(device), y[labelled].to(device)
         if supervised_only:
             def loss(model, x_batch, y_batch):
                 return nn.functional.cross_entropy(model(model._noisy(x_batch)), y_batch)
