@@ -11,6 +11,7 @@ No Inception network can be downloaded here, and the digits are not ImageNet, so
 features and predictions come from `DigitClassifier`, a small network trained on the digits.
 """
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 import torch
 from torch import nn
 
@@ -184,8 +185,6 @@ def mode_coverage(samples, centers, std):
 def emd(x, y):
     """The exact Earth Mover's (Wasserstein-1) distance between two point clouds of equal size:
     min over one-to-one matchings pi of (1/n) sum_i || x_i - y_pi(i) ||, solved as an assignment problem."""
-    from scipy.optimize import linear_sum_assignment
-
     x, y = torch.as_tensor(x).double(), torch.as_tensor(y).double()
     x, y = (v[:, None] if v.ndim == 1 else v for v in (x, y))
     if x.shape != y.shape:

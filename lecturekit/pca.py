@@ -11,6 +11,7 @@ A linear autoencoder x_hat = W_dec W_enc x minimises the same loss without the c
 U^T U = I. Any minimiser spans the same subspace, but W_dec can be any basis of it
 (W_dec C, W_enc C^{-1} reconstruct equally well for every invertible C).
 """
+from scipy.linalg import subspace_angles
 import torch
 from torch import nn
 
@@ -150,8 +151,6 @@ def max_principal_angle(components_a, components_b):
     Each argument holds one direction per row, shape (k, d), as `components_` does.
     0 means the same subspace, whatever the basis; 90 means some direction is orthogonal.
     """
-    from scipy.linalg import subspace_angles
-
     a = torch.as_tensor(components_a).detach().double().cpu().numpy().T
     b = torch.as_tensor(components_b).detach().double().cpu().numpy().T
     return float(torch.rad2deg(torch.tensor(subspace_angles(a, b).max())))

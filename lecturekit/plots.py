@@ -14,6 +14,7 @@ import torch
 
 from ._checks import check_int
 from .data import IMAGE_SHAPE
+from .pca import PCA
 
 
 class CourseFigure(Figure):
@@ -219,8 +220,6 @@ def latent_point(codes, labels, z, image, title="Decoding one point of the laten
 def code_map(codes, labels, labelled_codes=None, title="Codes of test digits"):
     """Codes of dimension >= 2, projected on their top two principal directions and coloured
     by label; `labelled_codes` (the labelled training examples) are drawn as black rings."""
-    from .pca import PCA
-
     codes = torch.as_tensor(codes).float()
     projection = PCA(codes.shape[1], 2).fit(codes) if codes.shape[1] > 2 else None
     project = projection.transform if projection is not None else (lambda c: c)

@@ -107,9 +107,10 @@ def semisupervised_explorer(x, y, x_test, y_test, trained, lams=(1.0, 10.0, 100.
     def draw(lam, n_labels):
         labelled = select_labelled(y, n_labels, seed=0)
         if (lam, n_labels) not in trained:
-            torch.manual_seed(0)
-            model = SemiSupervisedAutoencoder(lam=lam)
-            trained[lam, n_labels] = model.fit(x, hide_labels(y, labelled), epochs=epochs)
+            with torch.random.fork_rng():  # seeded, without touching the notebook's random state
+                torch.manual_seed(0)
+                model = SemiSupervisedAutoencoder(lam=lam)
+                trained[lam, n_labels] = model.fit(x, hide_labels(y, labelled), epochs=epochs)
         model = trained[lam, n_labels]
         with torch.no_grad():
             codes, labelled_codes = model.encoder(x_test), model.encoder(x[labelled])

@@ -98,3 +98,12 @@ def test_gan_lab_trains_on_click_and_redraws():
     button.click()
     assert image.value != before and not torch.equal(generator.net[0].weight, weights)
     assert not button.disabled
+
+
+def test_semisupervised_explorer_leaves_the_global_random_state_alone():
+    x, y = load_digits("train")
+    x_test, y_test = load_digits("test")
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    semisupervised_explorer(x[:300], y[:300], x_test[:50], y_test[:50], {}, epochs=1)
+    assert torch.equal(torch.get_rng_state(), state)
