@@ -76,6 +76,29 @@ def clip_weights(critic, clip):
             p.clamp_(-clip, clip)
 
 
+# ---- why plain gradient descent fails: the bilinear game -----------------------------------
+
+def bilinear_game(x0=1.0, y0=1.0, lr=0.1, steps=100, alternating=False):
+    r"""Gradient play on the simplest game, min over x, max over y of V(x, y) = x y (equilibrium (0, 0)).
+
+    * simultaneous:  x' = x - lr y,  y' = y + lr x;   each step multiplies the distance to the
+      equilibrium by sqrt(1 + lr^2), so the players spiral outwards;
+    * alternating:   x' = x - lr y,  y' = y + lr x';  the step is a map of determinant 1, and for
+      lr < 2 the players circle the equilibrium for ever, neither escaping nor converging.
+
+    Returns the (steps + 1, 2) trajectory of (x, y) as a float64 tensor.
+    """
+    lr, steps = check_float("lr", lr, low=0.0), check_int("steps", steps, low=1)
+    x, y = float(x0), float(y0)
+    path = [(x, y)]
+    for _ in range(steps):
+        x_new = x - lr * y
+        y = y + lr * (x_new if alternating else x)
+        x = x_new
+        path.append((x, y))
+    return torch.tensor(path, dtype=torch.float64)
+
+
 # ---- the players -------------------------------------------------------------------------
 
 class Generator(nn.Module):
@@ -220,6 +243,37 @@ def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_
     finally:
         bar.close()
     return history
+
+
+def estimate_wasserstein(critic, p, q, steps=1000, batch_size=256, lr=1e-3, gp_weight=10.0, clip=None,
+                         n_eval=5000):
+    r"""Train a critic to estimate the Earth Mover's distance between p and q by duality:
+
+        W(p, q) = sup over 1-Lipschitz f of  E_{x~p} f(x) - E_{y~q} f(y)   (Kantorovich-Rubinstein).
+
+    The Lipschitz constraint is WGAN-GP's penalty (gp_weight) or, with `clip`, WGAN's weight
+    clipping, which bounds f's Lipschitz constant by an unknown K and so estimates K W instead.
+    p, q : distributions with .sample(n), or (n, d) tensors of samples (drawn with replacement).
+    Returns E_p f - E_q f on `n_eval` fresh samples of each (held out where p and q are distributions).
+    """
+    steps, batch_size = check_int("steps", steps, low=1), check_int("batch_size", batch_size, low=1)
+    if clip is not None:
+        check_float("clip", clip, low=0.0)
+    check_float("gp_weight", gp_weight, low=0.0)
+    sample_p, sample_q = _sampler(p), _sampler(q)
+    opt = torch.optim.Adam(critic.parameters(), lr=check_float("lr", lr, low=0.0), betas=(0.5, 0.9))
+    for _ in range(steps):
+        x, y = sample_p(batch_size), sample_q(batch_size)
+        loss = discriminator_loss("wgan", critic(x), critic(y))
+        if clip is None and gp_weight:
+            loss = loss + gp_weight * gradient_penalty(critic, x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if clip is not None:
+            clip_weights(critic, clip)
+    with torch.no_grad():
+        return (critic(sample_p(n_eval)).mean() - critic(sample_q(n_eval)).mean()).item()
 
 
 def _critic_step(generator, critic, real, loss, settings, opt_d):

@@ -163,6 +163,21 @@ def plot_history(history, keys=None, title="Training curves", xlabel="epoch", lo
     return ax.figure
 
 
+def lines(series, title, xlabel, ylabel, ax=None, equal_aspect=False, logy=False):
+    """Labelled curves: `series` maps a legend label to an (x, y) pair of 1-D arrays."""
+    if ax is None:
+        ax = CourseFigure(figsize=(5.5, 3.8), layout="constrained").subplots()
+    for label, (x, y) in series.items():
+        ax.plot(_numpy(x), _numpy(y), label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if equal_aspect:
+        ax.set_aspect("equal")
+    if logy:
+        ax.set_yscale("log")
+    ax.legend(fontsize="small")
+    return ax.figure
+
+
 def _image_panel(fig, ax, image, title, label):
     shown = ax.imshow(_numpy(image).reshape(IMAGE_SHAPE), cmap="gray_r", vmin=0, vmax=1)
     fig.colorbar(shown, ax=ax, label=label, fraction=0.046)

@@ -8,8 +8,9 @@ from torch import nn
 
 from lecturekit import load_model, save_model
 from lecturekit.data import toy_distribution
-from lecturekit.gan import (PAPER_DEFAULTS, Discriminator, Generator, clip_weights, discriminator_loss,
-                            game_settings, generator_loss, gradient_penalty, train_gan)
+from lecturekit.gan import (PAPER_DEFAULTS, Discriminator, Generator, bilinear_game, clip_weights,
+                            discriminator_loss, estimate_wasserstein, game_settings, generator_loss,
+                            gradient_penalty, train_gan)
 from lecturekit.metrics import emd, mode_coverage
 from lecturekit.train import TrainingDiverged
 
@@ -163,6 +164,32 @@ def test_emd_matches_scipy_in_one_dimension_and_is_exact_for_shifts():
     assert emd(cloud, cloud + torch.tensor([3.0, 4.0])) == pytest.approx(5.0)
 
 
+def test_simultaneous_play_spirals_out_and_alternating_play_stays_bounded():
+    lr, steps = 0.1, 200
+    simultaneous = bilinear_game(1.0, 1.0, lr=lr, steps=steps)
+    radius = simultaneous.norm(dim=1)
+    # closed form: every simultaneous step multiplies the radius by sqrt(1 + lr^2)
+    assert torch.allclose(radius, math.sqrt(2) * (1 + lr**2) ** (torch.arange(steps + 1, dtype=torch.float64) / 2), rtol=1e-12)
+    alternating = bilinear_game(1.0, 1.0, lr=lr, steps=steps, alternating=True)
+    assert alternating.norm(dim=1).max() < 1.1 * math.sqrt(2)
+    assert alternating.norm(dim=1).min() > 0.9 * math.sqrt(2) / 1.1  # circling, not converging
+    # the alternating step x' = x - lr y, y' = y + lr x' is the matrix [[1, -lr], [lr, 1 - lr^2]]
+    x, y = alternating[1]
+    assert (x.item(), y.item()) == pytest.approx((1 - lr, 1 + lr * (1 - lr)))
+
+
+def test_critic_estimates_the_earth_movers_distance_of_a_shift():
+    # W1(p, p + delta) = |delta|: the coupling x -> x + delta costs |delta|, and
+    # f(x) = <x, delta / |delta|> is 1-Lipschitz and attains it.
+    torch.manual_seed(0)
+    base = torch.randn(4000, 2) * 0.5
+    shifted = base + torch.tensor([0.6, 0.8])
+    estimate = estimate_wasserstein(Discriminator(hidden=32, layers=2), shifted, base, steps=400)
+    assert estimate == pytest.approx(1.0, abs=0.1)
+    clipped = estimate_wasserstein(Discriminator(hidden=32, layers=2), shifted, base, steps=200, clip=0.01)
+    assert 0 < clipped < 0.05  # clipping bounds the Lipschitz constant far below 1: it estimates K W
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: discriminator_loss("hinge", REAL, FAKE), "loss must be one of"),
     (lambda: game_settings("wgan", n_critic=0), "n_critic must be in"),
@@ -171,6 +198,8 @@ def test_emd_matches_scipy_in_one_dimension_and_is_exact_for_shifts():
     (lambda: game_settings("wgan", momentum=0.9), "unknown settings"),
     (lambda: mode_coverage(torch.zeros(5, 2), torch.zeros(3, 3), 0.1), "same d"),
     (lambda: emd(torch.zeros(5, 2), torch.zeros(4, 2)), "same size"),
+    (lambda: bilinear_game(lr=-0.1), "lr must be in"),
+    (lambda: estimate_wasserstein(nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(4, 2), clip=-1.0), "clip must be in"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):

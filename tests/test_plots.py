@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -120,3 +121,11 @@ def test_gan_figures():
                           {"d_loss": [1.0, 0.9], "g_loss": [0.7, 0.8]})
     titled_and_labelled(fig, 2)
     assert fig.axes[0].images[0].get_array().shape == (120, 120)
+
+
+def test_lines_draws_one_labelled_curve_per_series():
+    fig = plots.lines({"a": ([0, 1, 2], [1, 2, 3]), "b": (np.arange(3), np.zeros(3))}, "t", "x", "y", logy=False)
+    titled_and_labelled(fig, 1)
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
+    assert list(ax.get_lines()[0].get_ydata()) == [1, 2, 3]
