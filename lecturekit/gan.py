@@ -245,6 +245,19 @@ def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_
     return history
 
 
+def train_toy_gan(distribution, loss, critic_updates=8000, hidden=128, batch_size=128, progress=False,
+                  **settings):
+    """A fresh Generator and Discriminator (3 hidden layers of `hidden` units, 2-D z) trained on
+    2-D toy data, with a budget counted in critic updates, the same for every loss:
+    critic_updates // n_critic generator steps. Returns (generator, critic, history)."""
+    n_critic = game_settings(loss, **settings)["n_critic"]
+    steps = check_int("critic_updates", critic_updates, low=n_critic) // n_critic
+    generator, critic = Generator(hidden=hidden), Discriminator(hidden=hidden)
+    history = train_gan(generator, critic, distribution, loss=loss, steps=steps, batch_size=batch_size,
+                        progress=progress, **settings)
+    return generator, critic, history
+
+
 def estimate_wasserstein(critic, p, q, steps=1000, batch_size=256, lr=1e-3, gp_weight=10.0, clip=None,
                          n_eval=5000):
     r"""Train a critic to estimate the Earth Mover's distance between p and q by duality:

@@ -17,8 +17,11 @@ from .train import History
 from .semisupervised import SemiSupervisedAutoencoder, hide_labels, select_labelled
 
 
-def figure_explorer(draw, controls):
-    """A VBox of the controls (a dict name -> widget) above an Image of draw(**values)."""
+def figure_explorer(draw, controls, name="figure_explorer"):
+    """A VBox of the controls (a dict name -> widget) above an Image of draw(**values).
+
+    The box carries the CSS class `lecturekit-<name>`, so that tests and benchmarks can find it.
+    """
     image = widgets.Image(format="png")
 
     def redraw(_change=None):
@@ -27,7 +30,7 @@ def figure_explorer(draw, controls):
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox(list(controls.values())), image])
+    return widgets.VBox([widgets.HBox(list(controls.values())), image], _dom_classes=[f"lecturekit-{name}"])
 
 
 def naive_bayes_explorer(x, y, n_samples=8, seed=0):
@@ -42,7 +45,7 @@ def naive_bayes_explorer(x, y, n_samples=8, seed=0):
         model = NaiveBayes(alpha).fit(x, y)
         return naive_bayes_class(model, digit, n_samples, torch.Generator().manual_seed(seed))
 
-    return figure_explorer(draw, controls)
+    return figure_explorer(draw, controls, "naive_bayes_explorer")
 
 
 def pca_explorer(x_train, x_show):
@@ -57,7 +60,7 @@ def pca_explorer(x_train, x_show):
         return reconstruction_grid({"original": x_show, f"PCA, k={k}": x_hat.clamp(0, 1)},
                                    title=f"PCA reconstruction with k = {k}: MSE per pixel {mse:.4f}")
 
-    return figure_explorer(draw, controls)
+    return figure_explorer(draw, controls, "pca_explorer")
 
 
 def denoising_explorer(model, x_show, kind="gaussian", seed=0):
@@ -73,7 +76,7 @@ def denoising_explorer(model, x_show, kind="gaussian", seed=0):
         return reconstruction_grid({"clean": x_show, "noisy": noisy.clamp(0, 1), "denoised": denoised},
                                    title=f"{kind} noise {level:.2f}: MSE noisy {before:.4f}, denoised {after:.4f}")
 
-    return figure_explorer(draw, controls)
+    return figure_explorer(draw, controls, "denoising_explorer")
 
 
 def latent_explorer(model, x, y):
@@ -89,7 +92,7 @@ def latent_explorer(model, x, y):
         z = torch.tensor([[z_1, z_2]])
         return latent_point(codes, y, (z_1, z_2), model.decode(z)[0])
 
-    return figure_explorer(draw, controls)
+    return figure_explorer(draw, controls, "latent_explorer")
 
 
 def semisupervised_explorer(x, y, x_test, y_test, trained, lams=(1.0, 10.0, 100.0), label_counts=(10, 20, 50, 100),
@@ -117,7 +120,7 @@ def semisupervised_explorer(x, y, x_test, y_test, trained, lams=(1.0, 10.0, 100.
         return code_map(codes, y_test, labelled_codes,
                         title=f"λ = {lam:g}, {n_labels} labels: test accuracy {model.score(x_test, y_test):.3f}")
 
-    return figure_explorer(draw, controls)
+    return figure_explorer(draw, controls, "semisupervised_explorer")
 
 
 def gan_lab(generator, critic, distribution, loss="non_saturating", steps_per_click=200, **settings):
@@ -143,4 +146,4 @@ def gan_lab(generator, critic, distribution, loss="non_saturating", steps_per_cl
 
     button.on_click(play)
     redraw()
-    return widgets.VBox([button, image])
+    return widgets.VBox([button, image], _dom_classes=["lecturekit-gan_lab"])

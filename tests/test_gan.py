@@ -10,7 +10,7 @@ from lecturekit import load_model, save_model
 from lecturekit.data import toy_distribution
 from lecturekit.gan import (PAPER_DEFAULTS, Discriminator, Generator, bilinear_game, clip_weights,
                             discriminator_loss, estimate_wasserstein, game_settings, generator_loss,
-                            gradient_penalty, train_gan)
+                            gradient_penalty, train_gan, train_toy_gan)
 from lecturekit.metrics import emd, mode_coverage
 from lecturekit.train import TrainingDiverged
 
@@ -176,6 +176,13 @@ def test_simultaneous_play_spirals_out_and_alternating_play_stays_bounded():
     # the alternating step x' = x - lr y, y' = y + lr x' is the matrix [[1, -lr], [lr, 1 - lr^2]]
     x, y = alternating[1]
     assert (x.item(), y.item()) == pytest.approx((1 - lr, 1 + lr * (1 - lr)))
+
+
+@pytest.mark.parametrize("loss, generator_steps", [("non_saturating", 30), ("wgan", 6)])
+def test_toy_gans_share_a_budget_of_critic_updates(loss, generator_steps):
+    generator, critic, history = train_toy_gan(toy_distribution("ring"), loss, critic_updates=30, hidden=8)
+    assert len(history["g_loss"]) == generator_steps
+    assert generator.hparams["hidden"] == critic.hparams["hidden"] == 8
 
 
 def test_critic_estimates_the_earth_movers_distance_of_a_shift():

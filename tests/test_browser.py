@@ -1,0 +1,174 @@
+"""The widgets in a real browser: JupyterLab in headless Chromium, driven by Playwright.
+
+nbval executes the kernel side only; these tests prove the front end. For each notebook with
+widgets: run all cells, check that every widget rendered (no "Error displaying widget", no raw
+`interactive(` text, no stderr), move one control of each widget, and check that its figure changed.
+Screenshots go to tests/_screenshots/ (ignored by git).
+
+Needs Debian's Chromium and Python Playwright (no browser download):
+    sudo apt-get install chromium && pip install playwright
+Elsewhere, point LECTUREKIT_CHROMIUM at a Chromium or Chrome binary. Run only these with
+    python -m pytest -m browser
+"""
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "tests" / "_screenshots"
+WIDGET_NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")
+                          if "lecturekit.widgets import" in p.read_text())
+INSTALL_HINT = ("Chromium or Playwright is missing, so the browser tests cannot run. Install them with "
+                "`sudo apt-get install chromium` and `pip install playwright` (no browser download is needed), "
+                "or set LECTUREKIT_CHROMIUM to a Chromium binary.")
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-first-run", "--disable-default-apps"]
+
+
+def chromium_path():
+    return os.environ.get("LECTUREKIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    executable = chromium_path()
+    if sync_playwright is None or executable is None:
+        if os.environ.get("CI"):
+            pytest.fail(INSTALL_HINT)  # CI installs both, so their absence there is a failure
+        pytest.skip(INSTALL_HINT)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 with a random token, serving a temporary copy of the notebooks."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    port, token = free_port(), secrets.token_hex(16)
+    settings = root / "settings"
+    settings.mkdir()
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--allow-root",
+               f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={settings}"]
+    log = open(root / "jupyterlab.log", "w")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail(f"JupyterLab did not start; its log:\n{(root / 'jupyterlab.log').read_text()}")
+            time.sleep(0.5)
+    yield url, token
+    server.terminate()
+    server.wait(timeout=20)
+    log.close()
+
+
+IDLE = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    if (!panel || !panel.sessionContext || !panel.sessionContext.session) return false;
+    const kernel = panel.sessionContext.session.kernel;
+    const busy = [...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'));
+    return kernel && kernel.status === 'idle' && !busy && !panel.sessionContext.pendingInput;
+}"""
+
+
+def wait_idle(page, timeout_s=180):
+    page.wait_for_timeout(500)
+    page.wait_for_function(IDLE, timeout=timeout_s * 1000, polling=250)
+
+
+def move_one_control(page, box):
+    """Drag a slider handle, or else click a button, inside one widget box."""
+    handle = box.locator(".noUi-handle").first
+    if handle.count():
+        bounds = handle.bounding_box()
+        x, y = bounds["x"] + bounds["width"] / 2, bounds["y"] + bounds["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 40, y, steps=8)
+        page.mouse.up()
+        return "dragged a slider"
+    box.locator("button").first.click()
+    return "clicked a button"
+
+
+def wait_for_new_image(page, image, before, timeout_s=60):
+    """Wait until the image's pixels differ from `before` and the kernel is idle again."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        wait_idle(page)
+        page.wait_for_timeout(300)
+        after = image.screenshot()
+        if after != before:
+            return after
+    return None
+
+
+@pytest.mark.parametrize("notebook", WIDGET_NOTEBOOKS)
+def test_widgets_render_and_respond_in_jupyterlab(browser, lab, notebook):
+    url, token = lab
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/lab/tree/notebooks/{notebook}?token={token}&reset")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                               " && window.jupyterapp.shell.currentWidget.sessionContext.isReady", timeout=60_000)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        wait_idle(page)
+        page.screenshot(path=SCREENSHOTS / f"{notebook}.png", full_page=True)
+
+        outputs = page.locator(".jp-OutputArea-output")
+        text = " ".join(outputs.all_inner_texts())
+        assert "Error displaying widget" not in text
+        assert "interactive(" not in text
+        stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        assert stderr.count() == 0, f"stderr output: {stderr.all_inner_texts()}"
+        errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
+        assert errors.count() == 0, errors.all_inner_texts()
+
+        boxes = page.locator(".jp-OutputArea-output [class*='lecturekit-']")
+        assert boxes.count() >= 1, "no lecturekit widget rendered"
+        for k in range(boxes.count()):
+            box = boxes.nth(k)
+            box.scroll_into_view_if_needed()
+            image = box.locator("img").first
+            assert image.is_visible(), f"widget {k} of {notebook} shows no figure"
+            before = image.screenshot()
+            action = move_one_control(page, box)
+            after = wait_for_new_image(page, image, before)
+            assert after is not None, f"widget {k} of {notebook}: {action}, but the figure did not change"
+            (SCREENSHOTS / f"{notebook}.widget{k}.png").write_bytes(after)
+    finally:
+        page.close()
