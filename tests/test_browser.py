@@ -112,11 +112,12 @@ def move_one_control(page, box):
     """Drag a slider handle, or else click a button, inside one widget box."""
     handle = box.locator(".noUi-handle").first
     if handle.count():
+        handle.scroll_into_view_if_needed()
         bounds = handle.bounding_box()
         x, y = bounds["x"] + bounds["width"] / 2, bounds["y"] + bounds["height"] / 2
         page.mouse.move(x, y)
         page.mouse.down()
-        page.mouse.move(x + 40, y, steps=8)
+        page.mouse.move(x + 60, y, steps=8)
         page.mouse.up()
         return "dragged a slider"
     box.locator("button").first.click()
