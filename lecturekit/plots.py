@@ -283,7 +283,7 @@ def gan_state(generator, critic, real, history, limits=(-3, 3), title="The game 
     left.scatter(real_pts[:, 0], real_pts[:, 1], s=3, color="black", label="real")
     left.scatter(fake_pts[:, 0], fake_pts[:, 1], s=3, color="orange", label="generated")
     left.legend(loc="upper right", fontsize="small", markerscale=3)
-    left.set(title="Discriminator D(x) and samples", xlabel="$x_1$", ylabel="$x_2$")
+    left.set(title="Discriminator D(x) and samples", xlabel="$x_1$", ylabel="$x_2$", xlim=limits, ylim=limits)
     if history.get("g_loss"):
         plot_history(history, keys=["d_loss", "g_loss"], xlabel="generator step", ax=right, title="Losses")
     else:
