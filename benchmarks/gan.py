@@ -63,9 +63,9 @@ def main():
                 rows.append((f"gan.{name}.{loss}.{key}", value, reference, f"mean of {len(SEEDS)} seeds"))
         best = max(LOSSES, key=lambda loss: (means[loss]["modes"], means[loss]["high_quality"]))
         modes, quality = TARGETS[name]
-        rows.append((f"gan.{name}.best.modes", means[best]["modes"], f">= {modes} (target)", f"{best}, mean of 5 seeds"))
+        rows.append((f"gan.{name}.best.modes", means[best]["modes"], f">= {modes} (target)", f"{best}, mean of {len(SEEDS)} seeds"))
         rows.append((f"gan.{name}.best.high_quality", means[best]["high_quality"], f">= {quality} (target)",
-                     f"{best}, mean of 5 seeds"))
+                     f"{best}, mean of {len(SEEDS)} seeds"))
     record("gan", "Lectures 05-06: five GAN losses on the ring and the grid", rows,
            notes=f"\nEach run: a fresh 3 x 128 MLP pair, the paper's optimiser settings, batch 128, "
                  f"{CRITIC_UPDATES} critic updates, 2 threads; 2500 samples scored by "

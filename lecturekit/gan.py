@@ -224,7 +224,10 @@ def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_
     try:
         for step in bar:
             for _ in range(settings["n_critic"]):
-                d_loss = _critic_step(generator, critic, real_batch(m).to(device), loss, settings, opt_d)
+                real = real_batch(m).to(device)
+                with torch.no_grad():
+                    fake = generator.sample(m)
+                d_loss = _critic_step(critic, real, fake, loss, settings, opt_d)
             g_loss = _generator_step(generator, critic, m, loss, opt_g)
             if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
                 raise TrainingDiverged(f"the losses became d = {d_loss}, g = {g_loss} at step {step}; "
@@ -273,25 +276,18 @@ def estimate_wasserstein(critic, p, q, steps=1000, batch_size=256, lr=1e-3, gp_w
     if clip is not None:
         check_float("clip", clip, low=0.0)
     check_float("gp_weight", gp_weight, low=0.0)
+    constraint = dict(clip=clip, gp_weight=None if clip is not None else gp_weight)
     sample_p, sample_q = _sampler(p), _sampler(q)
     opt = torch.optim.Adam(critic.parameters(), lr=check_float("lr", lr, low=0.0), betas=(0.5, 0.9))
     for _ in range(steps):
-        x, y = sample_p(batch_size), sample_q(batch_size)
-        loss = discriminator_loss("wgan", critic(x), critic(y))
-        if clip is None and gp_weight:
-            loss = loss + gp_weight * gradient_penalty(critic, x, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if clip is not None:
-            clip_weights(critic, clip)
+        _critic_step(critic, sample_p(batch_size), sample_q(batch_size), "wgan", constraint, opt)
     with torch.no_grad():
         return (critic(sample_p(n_eval)).mean() - critic(sample_q(n_eval)).mean()).item()
 
 
-def _critic_step(generator, critic, real, loss, settings, opt_d):
-    with torch.no_grad():
-        fake = generator.sample(len(real))
+def _critic_step(critic, real, fake, loss, settings, opt_d):
+    """One step down the critic's loss, plus gp_weight times the gradient penalty if set;
+    then, if `clip` is set, the weights are clipped to [-clip, clip]. Returns the loss."""
     d_loss = discriminator_loss(loss, critic(real), critic(fake))
     if settings["gp_weight"]:
         d_loss = d_loss + settings["gp_weight"] * gradient_penalty(critic, real, fake)
