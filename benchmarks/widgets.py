@@ -23,14 +23,15 @@ import json as _json, time as _time
 import ipywidgets as _widgets
 from ipywidgets.widgets.widget import _instances as _live
 
-def _other_values(control):
+def _other_settings(control):
+    """(attribute, value) pairs that move `control` to 3 other positions."""
     if isinstance(control, _widgets.SelectionSlider):
-        return [o for o in control.options if o != control.value][:3]
+        return [("index", i) for i in range(len(control.options)) if i != control.index][:3]
     span = control.max - control.min
     values = [type(control.value)(control.min + f * span) for f in (0.2, 0.5, 0.8)]
     if isinstance(control, _widgets.FloatLogSlider):  # its min and max are exponents
         values = [control.base ** (control.min + f * span) for f in (0.2, 0.5, 0.8)]
-    return [v for v in values if v != control.value]
+    return [("value", v) for v in values if v != control.value]
 
 _times = {}
 for _box in list(_live.values()):
@@ -43,7 +44,7 @@ for _box in list(_live.values()):
         _controls = _control.children if isinstance(_control, _widgets.HBox) else [_control]
         for _c in _controls:
             _changes = ([lambda c=_c: c.click()] * 3 if isinstance(_c, _widgets.Button)
-                        else [lambda c=_c, v=v: setattr(c, "value", v) for v in _other_values(_c)])
+                        else [lambda c=_c, a=a, v=v: setattr(c, a, v) for a, v in _other_settings(_c)])
             for _change in _changes:
                 _before = _image.value
                 _start = _time.perf_counter()

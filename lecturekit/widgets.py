@@ -14,7 +14,7 @@ from .pca import PCA
 from .gan import train_gan
 from .plots import code_map, figure_png, gan_state, latent_point, naive_bayes_class, reconstruction_grid
 from .train import History
-from .semisupervised import SemiSupervisedAutoencoder, hide_labels, select_labelled
+from .semisupervised import select_labelled
 
 
 def figure_explorer(draw, controls, name="figure_explorer"):
@@ -95,26 +95,24 @@ def latent_explorer(model, x, y):
     return figure_explorer(draw, controls, "latent_explorer")
 
 
-def semisupervised_explorer(x, y, x_test, y_test, trained, lams=(1.0, 10.0, 100.0), label_counts=(10, 20, 50, 100),
-                            epochs=60):
-    """Pick lambda and the number of labels; see the test accuracy and the map of test codes.
+def semisupervised_explorer(x, y, x_test, y_test, trained):
+    """Step through the models a notebook has trained; see the test accuracy and the map of test codes.
 
-    `trained` maps (lambda, n_labels) to fitted models, e.g. those a notebook has trained; a
-    missing pair is trained once (seed 0, `epochs` epochs, a few seconds) and added to it.
+    `trained` maps (lambda, n_labels) to fitted models; the labelled images of a pair are
+    `select_labelled(y, n_labels, seed=0)`. Only trained pairs are offered, so a redraw never trains.
     """
-    controls = {"lam": widgets.SelectionSlider(options=list(lams), value=lams[1], description="λ",
-                                               continuous_update=False),
-                "n_labels": widgets.SelectionSlider(options=list(label_counts), value=label_counts[2],
-                                                    description="labels", continuous_update=False)}
+    if not trained:
+        raise ValueError("semisupervised_explorer needs at least one trained model in `trained`, "
+                         "keyed by (lambda, n_labels)")
+    runs = [(f"λ = {lam:g}, {n_labels} labels", (lam, n_labels)) for lam, n_labels in sorted(trained)]
+    controls = {"run": widgets.SelectionSlider(options=runs, value=runs[len(runs) // 2][1], description="run",
+                                               continuous_update=False,
+                                               layout=widgets.Layout(width="480px"),
+                                               style={"description_width": "40px"})}
 
-    def draw(lam, n_labels):
-        labelled = select_labelled(y, n_labels, seed=0)
-        if (lam, n_labels) not in trained:
-            with torch.random.fork_rng():  # seeded, without touching the notebook's random state
-                torch.manual_seed(0)
-                model = SemiSupervisedAutoencoder(lam=lam)
-                trained[lam, n_labels] = model.fit(x, hide_labels(y, labelled), epochs=epochs)
-        model = trained[lam, n_labels]
+    def draw(run):
+        lam, n_labels = run
+        model, labelled = trained[run], select_labelled(y, n_labels, seed=0)
         with torch.no_grad():
             codes, labelled_codes = model.encoder(x_test), model.encoder(x[labelled])
         return code_map(codes, y_test, labelled_codes,

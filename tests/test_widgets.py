@@ -6,6 +6,7 @@ from lecturekit.autoencoders import Autoencoder
 from lecturekit.data import load_digits, toy_distribution
 from lecturekit.gan import Discriminator, Generator
 from lecturekit.plots import CourseFigure
+from lecturekit.semisupervised import SemiSupervisedAutoencoder, hide_labels, select_labelled
 from lecturekit.vae import VAE
 from lecturekit.widgets import (denoising_explorer, figure_explorer, gan_lab, latent_explorer, naive_bayes_explorer,
                                 pca_explorer, semisupervised_explorer)
@@ -74,20 +75,28 @@ def test_latent_explorer_redraws_when_z_moves():
     assert image.value != before
 
 
-def test_semisupervised_explorer_uses_and_fills_the_cache():
+def small_semisupervised_runs(x, y, pairs):
+    return {(lam, n): SemiSupervisedAutoencoder(lam=lam).fit(x, hide_labels(y, select_labelled(y, n, seed=0)),
+                                                             epochs=1, progress=False)
+            for lam, n in pairs}
+
+
+def test_semisupervised_explorer_offers_exactly_the_trained_runs():
     x, y = load_digits("train")
     x_test, y_test = load_digits("test")
-    trained = {}
-    box = semisupervised_explorer(x[:300], y[:300], x_test[:50], y_test[:50], trained, epochs=1)
-    (lam, n_labels), image = controls_and_image(box)
-    assert list(trained) == [(10.0, 50)]
+    trained = small_semisupervised_runs(x[:300], y[:300], [(10.0, 50), (1.0, 50), (10.0, 20)])
+    box = semisupervised_explorer(x[:300], y[:300], x_test[:50], y_test[:50], trained)
+    (run,), image = controls_and_image(box)
+    assert [value for _label, value in run.options] == sorted(trained) and run.value == (10.0, 20)
     before = image.value
-    n_labels.value = 20
-    assert list(trained) == [(10.0, 50), (10.0, 20)] and image.value != before
-    cached = trained[10.0, 20]
-    n_labels.value = 50
-    n_labels.value = 20
-    assert trained[10.0, 20] is cached
+    run.value = (1.0, 50)
+    assert image.value != before and len(trained) == 3
+
+
+def test_semisupervised_explorer_rejects_an_empty_cache():
+    x, y = load_digits("test")
+    with pytest.raises(ValueError, match="at least one trained model"):
+        semisupervised_explorer(x, y, x, y, {})
 
 
 def test_gan_lab_trains_on_click_and_redraws():
@@ -100,10 +109,3 @@ def test_gan_lab_trains_on_click_and_redraws():
     assert not button.disabled
 
 
-def test_semisupervised_explorer_leaves_the_global_random_state_alone():
-    x, y = load_digits("train")
-    x_test, y_test = load_digits("test")
-    torch.manual_seed(123)
-    state = torch.get_rng_state()
-    semisupervised_explorer(x[:300], y[:300], x_test[:50], y_test[:50], {}, epochs=1)
-    assert torch.equal(torch.get_rng_state(), state)
