@@ -105,20 +105,27 @@ class Generator(nn.Module):
     """G: z ~ N(0, I) in R^latent_dim -> x in R^out_dim, an MLP with ReLU hidden layers.
 
     output : "linear" for 2-D toy data, "sigmoid" for images in [0, 1].
+    data_mean, data_std : if given (linear output only), G(z) = data_mean + data_std * net(z), so
+        the network itself works in standardised units (see `standardization`).
     """
 
-    def __init__(self, latent_dim=2, out_dim=2, hidden=128, layers=3, output="linear"):
+    def __init__(self, latent_dim=2, out_dim=2, hidden=128, layers=3, output="linear", data_mean=None,
+                 data_std=None):
         super().__init__()
         check_choice("output", output, ("linear", "sigmoid"))
+        if output == "sigmoid" and data_std is not None:
+            raise ValueError("data_mean and data_std apply to a linear output only; images are already in [0, 1]")
         self.hparams = dict(latent_dim=check_int("latent_dim", latent_dim, low=1),
                             out_dim=check_int("out_dim", out_dim, low=1),
                             hidden=check_int("hidden", hidden, low=1),
-                            layers=check_int("layers", layers, low=1), output=output)
+                            layers=check_int("layers", layers, low=1), output=output,
+                            **_scaling_hparams(data_mean, data_std, out_dim))
         net = mlp([latent_dim] + [hidden] * layers + [out_dim])
         self.net = nn.Sequential(net, nn.Sigmoid()) if output == "sigmoid" else net
+        _register_scaling(self, self.hparams, out_dim)
 
     def forward(self, z):
-        return self.net(z)
+        return self.data_mean + self.data_std * self.net(z)
 
     def sample(self, n, generator=None):
         """n samples G(z), z ~ N(0, I)."""
@@ -132,19 +139,57 @@ class Discriminator(nn.Module):
 
     pack : judge `pack` samples at once (PacGAN); the batch is read as groups of `pack`
         consecutive samples, so its length must be a multiple of `pack`.
+    data_mean, data_std : if given, f(x) = net((x - data_mean) / data_std) (see `standardization`).
     """
 
-    def __init__(self, in_dim=2, hidden=128, layers=3, pack=1):
+    def __init__(self, in_dim=2, hidden=128, layers=3, pack=1, data_mean=None, data_std=None):
         super().__init__()
         self.hparams = dict(in_dim=check_int("in_dim", in_dim, low=1), hidden=check_int("hidden", hidden, low=1),
-                            layers=check_int("layers", layers, low=1), pack=check_int("pack", pack, low=1))
+                            layers=check_int("layers", layers, low=1), pack=check_int("pack", pack, low=1),
+                            **_scaling_hparams(data_mean, data_std, in_dim))
         self.net = mlp([in_dim * pack] + [hidden] * layers + [1], lambda: nn.LeakyReLU(0.2))
+        _register_scaling(self, self.hparams, in_dim)
 
     def forward(self, x):
         pack = self.hparams["pack"]
         if len(x) % pack:
             raise ValueError(f"the batch length {len(x)} must be a multiple of pack = {pack}")
+        x = (x - self.data_mean) / self.data_std
         return self.net(x.reshape(len(x) // pack, -1)).squeeze(-1)
+
+
+def standardization(data, n=10_000):
+    """The per-coordinate mean and standard deviation of the data, as lists, for the players'
+    `data_mean` and `data_std`: of an (n, d) tensor, or of n draws of a distribution (drawn
+    with their own seed, so the global random state is left alone).
+
+    Both players then work in standardised units, x' = (x - mean) / std, whatever the data's
+    scale: with 2-D z ~ N(0, I), a freshly initialised G starts near the data's bulk, not in a
+    small blob at its centre. This is the usual preprocessing of any network's inputs.
+    """
+    if hasattr(data, "sample"):
+        data = data.sample(check_int("n", n, low=2), generator=torch.Generator().manual_seed(0))
+    elif not isinstance(data, torch.Tensor) or data.ndim != 2 or len(data) < 2:
+        raise TypeError("data must be a distribution with .sample(n) or an (n, d) tensor with n >= 2")
+    return data.mean(0).tolist(), data.std(0).tolist()
+
+
+def _scaling_hparams(mean, std, dim):
+    if (mean is None) != (std is None):
+        raise ValueError("give both data_mean and data_std, or neither")
+    if mean is None:
+        return {}
+    mean, std = [float(m) for m in mean], [float(s) for s in std]
+    if len(mean) != dim or len(std) != dim:
+        raise ValueError(f"data_mean and data_std need {dim} values each, got {len(mean)} and {len(std)}")
+    if min(std) <= 0:
+        raise ValueError(f"data_std must be positive, got {std}")
+    return dict(data_mean=mean, data_std=std)
+
+
+def _register_scaling(module, hparams, dim):
+    module.register_buffer("data_mean", torch.tensor(hparams.get("data_mean", [0.0] * dim)))
+    module.register_buffer("data_std", torch.tensor(hparams.get("data_std", [1.0] * dim)))
 
 
 # ---- the game ----------------------------------------------------------------------------
@@ -184,6 +229,14 @@ def _optimizer(params, settings):
     return torch.optim.Adam(params, lr=settings["lr"], betas=settings["betas"])
 
 
+def _linear_decay(optimizer, steps, decay_after):
+    """lr(t) = lr for t <= decay_after * steps, then falling linearly to 0 at t = steps."""
+    check_float("decay_after", decay_after, low=0.0, high=1.0)
+    start = decay_after * steps
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda t: 1.0 if t <= start else max(0.0, (steps - t) / (steps - start)))
+
+
 def _sampler(data):
     """A function n -> n real samples: fresh draws from a distribution, or rows drawn with replacement."""
     if hasattr(data, "sample"):
@@ -194,7 +247,7 @@ def _sampler(data):
 
 
 def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_size=256, progress=True,
-              snapshot_every=None, snapshot_size=1000, **settings):
+              snapshot_every=None, snapshot_size=1000, decay_after=None, **settings):
     """Play the game: for each of `steps` generator steps, `n_critic` critic steps first.
 
     Parameters
@@ -207,6 +260,10 @@ def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_
         clip (WGAN's weight clipping) and gp_weight (WGAN-GP's lambda).
     snapshot_every : keep `snapshot_size` samples from a fixed z every so many steps, in
         `history.snapshots` as (step, samples).
+    decay_after : a fraction in [0, 1], or None for a constant learning rate. After that
+        fraction of the steps, both learning rates fall linearly, reaching 0 at the last step
+        (an extension: a game at a fixed step size keeps circling, see `bilinear_game`; a step
+        size shrinking to 0 lets the players settle).
 
     Returns a History of per-step "d_loss" (the last critic step's) and "g_loss". On NaN or
     inf it raises TrainingDiverged naming the step; on Ctrl-C it returns what it has.
@@ -217,6 +274,7 @@ def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_
     device = next(generator.parameters()).device
     m = batch_size * critic.hparams.get("pack", 1) if hasattr(critic, "hparams") else batch_size
     opt_g, opt_d = _optimizer(generator.parameters(), settings), _optimizer(critic.parameters(), settings)
+    schedules = [_linear_decay(opt, steps, decay_after) for opt in (opt_g, opt_d)] if decay_after is not None else []
     fixed_z = torch.randn(snapshot_size, generator.hparams["latent_dim"]).to(device)
     history = History()
     history.snapshots = []
@@ -229,6 +287,8 @@ def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_
                     fake = generator.sample(m)
                 d_loss = _critic_step(critic, real, fake, loss, settings, opt_d)
             g_loss = _generator_step(generator, critic, m, loss, opt_g)
+            for schedule in schedules:
+                schedule.step()
             if not (math.isfinite(d_loss) and math.isfinite(g_loss)):
                 raise TrainingDiverged(f"the losses became d = {d_loss}, g = {g_loss} at step {step}; "
                                        "try a smaller learning rate")
@@ -249,15 +309,20 @@ def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_
 
 
 def train_toy_gan(distribution, loss, critic_updates=8000, hidden=128, batch_size=128, progress=False,
-                  **settings):
+                  standardize=False, decay_after=None, **settings):
     """A fresh Generator and Discriminator (3 hidden layers of `hidden` units, 2-D z) trained on
     2-D toy data, with a budget counted in critic updates, the same for every loss:
-    critic_updates // n_critic generator steps. Returns (generator, critic, history)."""
+    critic_updates // n_critic generator steps. Returns (generator, critic, history).
+
+    standardize : let both players work in standardised units (`standardization`), an extension.
+    decay_after : see `train_gan`.
+    """
     n_critic = game_settings(loss, **settings)["n_critic"]
     steps = check_int("critic_updates", critic_updates, low=n_critic) // n_critic
-    generator, critic = Generator(hidden=hidden), Discriminator(hidden=hidden)
+    scaling = dict(zip(("data_mean", "data_std"), standardization(distribution))) if standardize else {}
+    generator, critic = Generator(hidden=hidden, **scaling), Discriminator(hidden=hidden, **scaling)
     history = train_gan(generator, critic, distribution, loss=loss, steps=steps, batch_size=batch_size,
-                        progress=progress, **settings)
+                        progress=progress, decay_after=decay_after, **settings)
     return generator, critic, history
 
 

@@ -10,7 +10,7 @@ from lecturekit import load_model, save_model
 from lecturekit.data import toy_distribution
 from lecturekit.gan import (PAPER_DEFAULTS, Discriminator, Generator, bilinear_game, clip_weights,
                             discriminator_loss, estimate_wasserstein, game_settings, generator_loss,
-                            gradient_penalty, train_gan, train_toy_gan)
+                            gradient_penalty, standardization, train_gan, train_toy_gan)
 from lecturekit.metrics import emd, mode_coverage
 from lecturekit.train import TrainingDiverged
 
@@ -145,6 +145,48 @@ def test_save_and_load_the_players(tmp_path):
     assert torch.equal(load_model(tmp_path / "g.pt")(z), generator(z))
 
 
+def test_standardised_players_work_in_standard_units():
+    state = torch.get_rng_state()
+    mean, std = standardization(toy_distribution("grid"))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert mean == pytest.approx([0.0, 0.0], abs=0.1) and std == pytest.approx([math.sqrt(8)] * 2, rel=0.03)
+    generator = Generator(hidden=8, data_mean=[1.0, -2.0], data_std=[3.0, 0.5])
+    critic = Discriminator(hidden=8, pack=2, data_mean=[1.0, -2.0], data_std=[3.0, 0.5])
+    z, x = torch.randn(6, 2), torch.randn(6, 2)
+    assert torch.allclose(generator(z), torch.tensor([1.0, -2.0]) + torch.tensor([3.0, 0.5]) * generator.net(z))
+    u = (x - torch.tensor([1.0, -2.0])) / torch.tensor([3.0, 0.5])
+    assert torch.allclose(critic(x), critic.net(u.reshape(3, 4)).squeeze(-1))
+
+
+def test_standardised_players_survive_save_and_load(tmp_path):
+    generator = Generator(hidden=8, data_mean=[1.0, -2.0], data_std=[3.0, 0.5])
+    save_model(generator, tmp_path / "g.pt")
+    z = torch.randn(4, 2)
+    assert torch.equal(load_model(tmp_path / "g.pt")(z), generator(z))
+
+
+def test_learning_rates_decay_linearly_to_zero_after_the_given_fraction(monkeypatch):
+    import lecturekit.gan as gan
+    lrs = []
+    real_generator_step = gan._generator_step
+
+    def generator_step(generator, critic, m, loss, opt_g):
+        lrs.append(opt_g.param_groups[0]["lr"])
+        return real_generator_step(generator, critic, m, loss, opt_g)
+
+    monkeypatch.setattr(gan, "_generator_step", generator_step)
+    train_gan(Generator(hidden=8), Discriminator(hidden=8), toy_distribution("ring"), steps=10, batch_size=4,
+              lr=1e-3, decay_after=0.5, progress=False)
+    assert lrs == pytest.approx([1e-3] * 6 + [8e-4, 6e-4, 4e-4, 2e-4])
+
+
+def test_a_standardised_toy_gan_learns_the_datas_scale():
+    torch.manual_seed(0)
+    generator, _, _ = train_toy_gan(toy_distribution("grid"), "non_saturating", critic_updates=20, hidden=8,
+                                    standardize=True, decay_after=0.5)
+    assert generator.data_std.tolist() == pytest.approx([math.sqrt(8)] * 2, rel=0.03)
+
+
 def test_mode_coverage_on_true_and_collapsed_ring():
     ring = toy_distribution("ring")
     result = mode_coverage(ring.sample(2500, torch.Generator().manual_seed(0)), ring.centers, ring.std)
@@ -207,6 +249,12 @@ def test_critic_estimates_the_earth_movers_distance_of_a_shift():
     (lambda: emd(torch.zeros(5, 2), torch.zeros(4, 2)), "same size"),
     (lambda: bilinear_game(lr=-0.1), "lr must be in"),
     (lambda: estimate_wasserstein(nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(4, 2), clip=-1.0), "clip must be in"),
+    (lambda: Generator(data_mean=[0.0, 0.0]), "both data_mean and data_std"),
+    (lambda: Discriminator(data_mean=[0.0, 0.0], data_std=[1.0, -1.0]), "data_std must be positive"),
+    (lambda: Discriminator(data_mean=[0.0], data_std=[1.0]), "need 2 values each"),
+    (lambda: Generator(out_dim=4, output="sigmoid", data_mean=[0.0] * 4, data_std=[1.0] * 4), "linear output only"),
+    (lambda: train_gan(Generator(hidden=4), Discriminator(hidden=4), torch.zeros(4, 2), steps=2, decay_after=1.5,
+                       progress=False), "decay_after must be in"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
