@@ -51,7 +51,7 @@ class PCA(nn.Module):
         k = self.hparams["n_components"]
         largest = vt.gather(1, vt.abs().argmax(dim=1, keepdim=True))
         vt = vt * torch.sign(largest)  # a fixed sign: each direction's largest entry is positive
-        self.components_ = vt[:k].float()
+        self.components_ = vt[:k].float().contiguous()  # LAPACK returns a strided view: store a plain copy
         variance = s**2 / (len(x) - 1)
         self.explained_variance_ = variance[:k].float()
         self.total_variance_ = variance.sum().float()

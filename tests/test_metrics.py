@@ -8,6 +8,7 @@ import torch
 from lecturekit.data import load_digits
 from lecturekit.metrics import (evaluate_samples, feature_statistics, fid, frechet_distance, inception_score, kid,
                                 train_digit_classifier)
+from same_model import assert_same_model
 
 
 def sqrtm_reference(mu1, s1, mu2, s2):
@@ -93,7 +94,7 @@ def test_digit_classifier_is_deterministic_accurate_and_leaves_the_global_rng():
     state = torch.get_rng_state()
     a, b = train_digit_classifier(x, y), train_digit_classifier(x, y)
     assert torch.equal(torch.get_rng_state(), state)
-    assert torch.equal(a(x_test), b(x_test))
+    assert_same_model(a, b, x_test)  # the same seed on the same machine trains the same weights
     assert (a(x_test).argmax(1) == y_test).float().mean() > 0.95
     real = evaluate_samples(x_test[:200], x_test[200:], a)
     noise = evaluate_samples(torch.randint(0, 17, (200, 64)) / 16, x_test[200:], a)
