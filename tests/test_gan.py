@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.integrate
 import scipy.stats
 import torch
 from torch import nn
@@ -13,6 +14,7 @@ from lecturekit.gan import (PAPER_DEFAULTS, Discriminator, Generator, bilinear_g
                             gradient_penalty, standardization, train_gan, train_toy_gan)
 from lecturekit.metrics import emd, mode_coverage
 from lecturekit.train import TrainingDiverged
+from same_model import assert_same_model
 
 REAL, FAKE = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
 
@@ -142,7 +144,7 @@ def test_save_and_load_the_players(tmp_path):
     generator = Generator(latent_dim=3, out_dim=64, output="sigmoid")
     save_model(generator, tmp_path / "g.pt")
     z = torch.randn(4, 3)
-    assert torch.equal(load_model(tmp_path / "g.pt")(z), generator(z))
+    assert_same_model(load_model(tmp_path / "g.pt"), generator, z)
 
 
 def test_standardised_players_work_in_standard_units():
@@ -162,7 +164,7 @@ def test_standardised_players_survive_save_and_load(tmp_path):
     generator = Generator(hidden=8, data_mean=[1.0, -2.0], data_std=[3.0, 0.5])
     save_model(generator, tmp_path / "g.pt")
     z = torch.randn(4, 2)
-    assert torch.equal(load_model(tmp_path / "g.pt")(z), generator(z))
+    assert_same_model(load_model(tmp_path / "g.pt"), generator, z)
 
 
 def test_learning_rates_decay_linearly_to_zero_after_the_given_fraction(monkeypatch):
@@ -259,3 +261,75 @@ def test_critic_estimates_the_earth_movers_distance_of_a_shift():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---- the game's optimum against quadrature (Goodfellow et al., 2014, Prop. 1 and Thm. 1) ----------
+
+P, Q = scipy.stats.norm(0.0, 1.0), scipy.stats.norm(1.0, 1.5)
+
+
+def quantile_points(distribution, n=200_000):
+    """n points at the distribution's (i + 1/2)/n quantiles: their mean of any smooth function
+    is that function's expectation, up to O(1/n), with no sampling noise."""
+    return torch.tensor(distribution.ppf((np.arange(n) + 0.5) / n), dtype=torch.float64)
+
+
+def optimal_logit(x, q_mean=1.0):
+    """The raw score of D*(x) = p(x) / (p(x) + q(x)): f*(x) = log p(x) - log q(x)."""
+    return (torch.distributions.Normal(0.0, 1.0).log_prob(x)
+            - torch.distributions.Normal(q_mean, 1.5).log_prob(x))
+
+
+def js_by_quadrature(p, q):
+    """JS(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q)/2, by scipy.integrate.quad."""
+    def kl_to_mixture(a):
+        def integrand(x):
+            m = 0.5 * (p.pdf(x) + q.pdf(x))
+            return a.pdf(x) * (a.logpdf(x) - np.log(m)) if a.pdf(x) > 0 else 0.0
+        return scipy.integrate.quad(integrand, -np.inf, np.inf)[0]
+    return 0.5 * kl_to_mixture(p) + 0.5 * kl_to_mixture(q)
+
+
+def test_the_optimal_discriminator_attains_2_js_minus_ln_4():
+    real, fake = quantile_points(P), quantile_points(Q)
+    value = -discriminator_loss("minimax", optimal_logit(real), optimal_logit(fake)).item()
+    assert value == pytest.approx(2 * js_by_quadrature(P, Q) - math.log(4), abs=1e-3)
+
+
+@pytest.mark.parametrize("direction", [lambda x: torch.ones_like(x), lambda x: x, lambda x: torch.sin(3 * x)])
+def test_no_other_discriminator_does_better(direction):
+    real, fake = quantile_points(P), quantile_points(Q)
+    best = discriminator_loss("minimax", optimal_logit(real), optimal_logit(fake))
+    for step in (-0.1, 0.1):
+        moved = discriminator_loss("minimax", optimal_logit(real) + step * direction(real),
+                                   optimal_logit(fake) + step * direction(fake))
+        assert moved > best + 1e-4
+
+
+def generator_gradient_at_the_optimal_d(loss, theta0):
+    """d/dtheta of the generator loss for G_theta(z) = theta + z, z ~ N(0, 1.5^2), with D* held
+    fixed at its optimum for theta_0."""
+    theta = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)
+    generator_loss(loss, optimal_logit(theta + quantile_points(scipy.stats.norm(0.0, 1.5)), q_mean=theta0)).backward()
+    return theta.grad.item()
+
+
+def derivative(f, t, h=1e-3):
+    return (f(t + h) - f(t - h)) / (2 * h)
+
+
+def test_minimax_gradient_at_the_optimal_d_is_that_of_2_js():
+    def two_js(t):
+        return 2 * js_by_quadrature(scipy.stats.norm(t, 1.5), P)
+    assert generator_gradient_at_the_optimal_d("minimax", 1.0) == pytest.approx(derivative(two_js, 1.0), abs=2e-3)
+
+
+def test_non_saturating_gradient_at_the_optimal_d_is_that_of_kl_minus_2_js():
+    """Arjovsky & Bottou (2017), Thm. 2.5: with D* held fixed at theta_0,
+    grad E[-log D*(G_theta(z))] = grad [KL(p_theta || p_data) - 2 JS(p_theta || p_data)]."""
+    def kl_minus_2_js(t):
+        q = scipy.stats.norm(t, 1.5)
+        kl = scipy.integrate.quad(lambda x: q.pdf(x) * (q.logpdf(x) - P.logpdf(x)), -np.inf, np.inf)[0]
+        return kl - 2 * js_by_quadrature(q, P)
+    assert generator_gradient_at_the_optimal_d("non_saturating", 1.0) == pytest.approx(
+        derivative(kl_minus_2_js, 1.0), abs=2e-3)

@@ -5,7 +5,7 @@ import torch
 from torch.distributions import Binomial, Normal, kl_divergence
 
 from lecturekit import load_model, save_model
-from lecturekit.data import load_digits
+from lecturekit.data import load_digits, to_counts
 from lecturekit.train import fit
 from lecturekit.vae import (VAE, binomial_log_likelihood, elbo, gaussian_kl, interpolate, iwae_log_likelihood,
                             reparameterize, sample_prior, sample_similar, vae_loss)
@@ -111,3 +111,29 @@ def test_bad_input():
         model.encode(torch.zeros(2, 10))
     with pytest.raises(ValueError, match="k must be in"):
         iwae_log_likelihood(model, torch.zeros(2, 64), k=0)
+
+
+def exact_log_likelihood(model, x, grid=20_001, bound=8.0):
+    """log p(x) = log ∫ p_beta(x | z) N(z; 0, 1) dz for a 1-D latent, by the trapezoid rule."""
+    z = torch.linspace(-bound, bound, grid)[:, None]
+    with torch.no_grad():
+        log_joint = binomial_log_likelihood(model.decoder(z)[:, None, :], to_counts(x)[None]) \
+            + Normal(0.0, 1.0).log_prob(z)
+    weights = torch.full((grid, 1), 2 * bound / (grid - 1))
+    weights[[0, -1]] /= 2
+    return torch.logsumexp(log_joint + weights.log(), dim=0)
+
+
+def test_iwae_climbs_towards_the_exact_log_likelihood_and_stays_below_it():
+    """With a 1-D latent, log p(x) is an integral that quadrature computes exactly; the
+    importance-weighted bound must rise towards it as K grows (Burda et al., 2016, Thm. 1)."""
+    torch.manual_seed(0)
+    x = load_digits("train")[0][:20]
+    model = VAE(latent_dim=1, hidden=16)
+    fit(model, vae_loss, x, epochs=300, batch_size=20, lr=1e-2, progress=False)
+    exact = exact_log_likelihood(model, x)
+    torch.testing.assert_close(exact, exact_log_likelihood(model, x, grid=40_001), atol=1e-4, rtol=0)
+    bounds = {k: torch.stack([iwae_log_likelihood(model, x, k=k) for _ in range(repeats)]).mean(0)
+              for k, repeats in [(1, 200), (10, 50), (1000, 4)]}
+    gaps = {k: (exact - bound).mean().item() for k, bound in bounds.items()}
+    assert 0 < gaps[1000] < gaps[10] < gaps[1], gaps
