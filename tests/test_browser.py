@@ -10,6 +10,7 @@ Needs Debian's Chromium and Python Playwright (no browser download):
 Elsewhere, point LECTUREKIT_CHROMIUM at a Chromium or Chrome binary. Run only these with
     python -m pytest -m browser
 """
+import json
 import os
 import secrets
 import shutil
@@ -63,22 +64,51 @@ def browser():
         chromium.close()
 
 
+KERNEL_CHECK = "import sys\nprint(sys.executable)"
+
+
+def copy_notebooks_with_a_kernel_check(destination):
+    """Copy the notebooks, each opening with a cell that prints the kernel's Python."""
+    destination.mkdir()
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        notebook = json.loads(path.read_text())
+        check = {"cell_type": "code", "execution_count": None, "id": "kernel-check", "metadata": {},
+                 "outputs": [], "source": KERNEL_CHECK}
+        notebook["cells"].insert(0, check)
+        (destination / path.name).write_text(json.dumps(notebook))
+
+
+def kernel_spec_for_this_python(share):
+    """A kernel spec named python3 that runs this test's Python: JUPYTER_PATH puts it first, so
+    neither a user-wide kernel spec nor another Python on PATH can take its place."""
+    spec = share / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (the tests' Python)", "language": "python"}))
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab on 127.0.0.1 with a random token, serving a temporary copy of the notebooks."""
+    """JupyterLab on 127.0.0.1 with a random token, serving a temporary copy of the notebooks.
+
+    The server is `python -m jupyterlab` of this very Python, and so is its kernel: nothing
+    depends on an activated virtual environment or on which `jupyter` comes first on PATH."""
     root = tmp_path_factory.mktemp("lab")
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    copy_notebooks_with_a_kernel_check(root / "notebooks")
+    kernel_spec_for_this_python(root / "share")
+    environment = {**os.environ, "JUPYTER_PATH": str(root / "share")}
     port, token = free_port(), secrets.token_hex(16)
     settings = root / "settings"
     notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notification.parent.mkdir(parents=True)
     notification.write_text('{"fetchNews": "false"}')  # no news prompt over the screenshots
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
                "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--allow-root",
                f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={settings}"]
     log = open(root / "jupyterlab.log", "w")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=environment)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
@@ -153,6 +183,7 @@ def test_widgets_render_and_respond_in_jupyterlab(browser, lab, notebook):
         page.screenshot(path=SCREENSHOTS / f"{notebook}.png", full_page=True)
 
         outputs = page.locator(".jp-OutputArea-output")
+        assert outputs.first.inner_text().strip() == sys.executable, "the kernel runs another Python than the tests"
         text = " ".join(outputs.all_inner_texts())
         assert "Error displaying widget" not in text
         assert "interactive(" not in text
