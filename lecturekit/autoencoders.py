@@ -6,9 +6,12 @@ trained to reconstruct its input:
     L(alpha, beta) = (1/n) sum_i || g(f(x_i, alpha), beta) - x_i ||^2
 
 * undercomplete: the code is narrower than x, so the model must compress;
-* sparse: add a penalty on the code. An L1 penalty lambda sum_j |z_j| has a kink at 0,
-  so its subgradient pushes small codes to exactly 0 and selects a few features per input;
-  an L2 penalty lambda sum_j z_j^2 is smooth at 0 and only shrinks (Arpit et al., 2015);
+* sparse: add a penalty on the code. An L1 penalty lambda sum_j |z_j| has a kink at 0:
+  its slope stays +-1 however small z_j is, so it keeps pushing small codes to 0 (for
+  variables fitted directly, as in the lasso, the minimum has exact zeros; Tibshirani 1996);
+  an L2 penalty lambda sum_j z_j^2 has slope 2 z_j, whose push fades as z_j nears 0.
+  Either penalty can also be lowered by shrinking the code while the decoder's weights grow,
+  which reconstructs the same, so measure sparsity with a scale-free index (`hoyer_sparsity`);
 * denoising: reconstruct the clean x from a corrupted copy x_tilde ~ C(x_tilde | x).
 """
 import torch
@@ -25,7 +28,7 @@ class Autoencoder(nn.Module):
     n_features : d, the input size (64 for the digits).
     n_components : k, the code size.
     hidden : width of the hidden layer of the encoder and of the decoder.
-    code_activation : None (linear code) or "relu" (non-negative code, as used for sparsity).
+    code_activation : None (linear code) or "relu" (non-negative code: a ReLU makes exact zeros).
     """
 
     def __init__(self, n_features=64, n_components=2, hidden=128, code_activation=None):
@@ -89,8 +92,29 @@ def sparse_loss(model, x, penalty, norm="l1"):
 
 
 def sparsity(z, threshold=1e-3):
-    """The fraction of code values whose magnitude is below `threshold`: zero, or as good as."""
+    """The fraction of code values whose magnitude is below `threshold`: zero, or as good as.
+
+    It depends on the scale of z: shrink every code by 10 and more values fall below the
+    threshold, with no more zeros. Compare codes of the same scale, or use `hoyer_sparsity`.
+    """
     return (z.abs() < threshold).float().mean().item()
+
+
+def hoyer_sparsity(z):
+    """Hoyer's (2004) scale-free sparsity of each code z (a row, k > 1 entries), averaged over rows:
+
+        H(z) = (sqrt(k) - ||z||_1 / ||z||_2) / (sqrt(k) - 1)
+
+    1 when one entry carries the whole code, 0 when all k entries have the same magnitude;
+    H(c z) = H(z) for every c != 0. An all-zero row counts as 1 (nothing is active).
+    """
+    z = torch.as_tensor(z)
+    if z.ndim != 2 or z.shape[1] < 2:
+        raise ValueError(f"z must have shape (n, k) with k >= 2; got {tuple(z.shape)}")
+    k = z.shape[1]
+    l1, l2 = z.abs().sum(dim=1), z.norm(dim=1)
+    ratio = torch.where(l2 > 0, l1 / l2, torch.ones_like(l1))
+    return ((k**0.5 - ratio) / (k**0.5 - 1)).mean().item()
 
 
 NOISES = ("gaussian", "mask")

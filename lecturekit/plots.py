@@ -8,7 +8,9 @@ Every figure has a title, and every axis that carries a quantity is labelled.
 import io
 
 import matplotlib
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 import numpy as np
 import torch
 
@@ -47,7 +49,7 @@ def _tile(images, nrow):
     return mosaic, ncol
 
 
-def image_grid(images, nrow=1, title="Digits", row_labels=None, ax=None, signed=False):
+def image_grid(images, nrow=1, title="Digits", row_labels=None, ax=None):
     """Digits in a grid of `nrow` rows, dark ink on white, intensities 0 (white) .. 1 (black).
 
     Parameters
@@ -56,19 +58,16 @@ def image_grid(images, nrow=1, title="Digits", row_labels=None, ax=None, signed=
     nrow : int, number of rows; the columns follow.
     row_labels : optional list of nrow strings written left of each row.
     ax : optional Axes to draw in; a new CourseFigure is made when None.
-    signed : for directions rather than images (e.g. principal components): each is scaled
-        to a largest magnitude of 1 and drawn red (+) / white (0) / blue (-).
+    Directions with signs (e.g. principal components) are drawn by `direction_grid`.
     """
     images = _numpy(images).reshape(-1, *IMAGE_SHAPE)
     nrow = check_int("nrow", nrow, low=1, high=max(len(images), 1))
-    if signed:
-        images = images / np.abs(images).reshape(len(images), -1).max(axis=1).clip(1e-12)[:, None, None]
     mosaic, ncol = _tile(images, nrow)
     if ax is None:
         fig = CourseFigure(figsize=(0.55 * ncol + 0.6, 0.55 * nrow + 0.5))
         ax = fig.subplots()
-    cmap = matplotlib.colormaps["RdBu_r" if signed else "gray_r"].with_extremes(bad="#b8c7d9")
-    ax.imshow(mosaic, cmap=cmap, vmin=-1 if signed else 0, vmax=1, interpolation="nearest")
+    cmap = matplotlib.colormaps["gray_r"].with_extremes(bad="#b8c7d9")
+    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -76,6 +75,37 @@ def image_grid(images, nrow=1, title="Digits", row_labels=None, ax=None, signed=
         ax.set_yticks(np.arange(nrow) * (IMAGE_SHAPE[0] + 1) + IMAGE_SHAPE[0] / 2 - 0.5, row_labels)
         ax.tick_params(length=0)
     return ax.figure
+
+
+def direction_grid(directions, title, labels=None, ncol=5):
+    """Directions in pixel space (e.g. principal components), one titled 8x8 panel each.
+
+    directions : array or tensor of shape (n, 64) or (n, 8, 8).
+    labels : optional list of n panel titles; "1", "2", ... by default.
+    All panels share one colour scale, symmetric about 0 (red +, white 0, blue -), read off
+    the colour bar, so the weights of different directions can be compared.
+    """
+    values = _numpy(directions).reshape(-1, *IMAGE_SHAPE)
+    if len(values) == 0:
+        raise ValueError("directions must hold at least one direction")
+    ncol = check_int("ncol", ncol, low=1)
+    labels = [str(j + 1) for j in range(len(values))] if labels is None else list(labels)
+    if len(labels) != len(values):
+        raise ValueError(f"labels must hold one title per direction ({len(values)}); got {len(labels)}")
+    nrow = -(-len(values) // ncol)
+    fig = CourseFigure(figsize=(1.75 * ncol + 1.0, 1.95 * nrow + 0.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrow, ncol)).ravel()
+    limit = max(np.abs(values).max(), 1e-12)
+    for ax, image, label in zip(axes, values, labels):
+        shown = ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        ax.set_title(label, fontsize="medium")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[len(values):]:
+        ax.set_axis_off()
+    fig.colorbar(shown, ax=axes.tolist(), label="pixel weight", shrink=0.8)
+    fig.suptitle(title)
+    return fig
 
 
 def reconstruction_grid(rows, title="Reconstructions"):
@@ -97,27 +127,35 @@ def matrix_heatmap(matrix, title, xlabel, ylabel, colorbar_label="value", vmin=N
     return fig
 
 
-def scatter_2d(points, title="Samples", labels=None, centers=None, ax=None, limits=None):
+def scatter_2d(points, title="Samples", labels=None, centers=None, ax=None, limits=None, legend=True):
     """A scatter plot of 2-D point sets.
 
     points : one (n, 2) array, or a list of them drawn in turn (e.g. real, then generated).
     labels : a legend label for each point set.
-    centers : optional (k, 2) mode centres, drawn as crosses.
+    centers : optional (k, 2) mode centres, drawn as small hollow circles under the samples,
+        so that they mark the modes without hiding what lands there.
+    legend : False to leave the legend out (e.g. to draw one for a whole figure of panels).
     """
     sets = [points] if _numpy(points[0]).ndim == 1 else list(points)
     labels = labels or [None] * len(sets)
     if ax is None:
         ax = CourseFigure(figsize=(4.5, 4.5)).subplots()
+    if centers is not None:
+        draw_centers(ax, centers)
     for pts, label in zip(sets, labels):
         pts = _numpy(pts)
-        ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.5, label=label)
-    if centers is not None:
-        c = _numpy(centers)
-        ax.scatter(c[:, 0], c[:, 1], marker="x", color="black", s=30, label="mode centres")
+        ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.5, label=label, zorder=2)
     _finish_2d(ax, title, limits)
-    if any(label is not None for label in labels) or centers is not None:
+    if legend and (any(label is not None for label in labels) or centers is not None):
         ax.legend(loc="upper right", fontsize="small", markerscale=2)
     return ax.figure
+
+
+def draw_centers(ax, centers):
+    """Mode centres as small hollow black circles, under whatever is drawn later."""
+    c = _numpy(centers)
+    ax.scatter(c[:, 0], c[:, 1], s=40, facecolors="none", edgecolors="black", linewidths=0.8, zorder=1,
+               label="mode centres")
 
 
 def density_2d(points, title="Density of samples", bins=100, limits=None, ax=None):
@@ -163,18 +201,25 @@ def plot_history(history, keys=None, title="Training curves", xlabel="epoch", lo
     return ax.figure
 
 
-def lines(series, title, xlabel, ylabel, ax=None, equal_aspect=False, logy=False):
-    """Labelled curves: `series` maps a legend label to an (x, y) pair of 1-D arrays."""
+def lines(series, title, xlabel, ylabel, ax=None, equal_aspect=False, logy=False, hlines=None):
+    """Labelled curves: `series` maps a legend label to an (x, y) pair of 1-D arrays.
+
+    hlines : optional mapping from a legend label to the y of a dashed horizontal reference line.
+    The legend is drawn when there is more than one entry (a single curve is named by the title).
+    """
     if ax is None:
         ax = CourseFigure(figsize=(5.5, 3.8), layout="constrained").subplots()
     for label, (x, y) in series.items():
         ax.plot(_numpy(x), _numpy(y), label=label)
+    for k, (label, y) in enumerate((hlines or {}).items()):
+        ax.axhline(y, color="black", linestyle=("--", ":", "-.")[k % 3], linewidth=1, label=label)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if equal_aspect:
         ax.set_aspect("equal")
     if logy:
         ax.set_yscale("log")
-    ax.legend(fontsize="small")
+    if len(series) + len(hlines or {}) > 1:
+        ax.legend(fontsize="small")
     return ax.figure
 
 
@@ -225,68 +270,152 @@ def latent_point(codes, labels, z, image, title="Decoding one point of the laten
     for c in np.unique(labels):
         left.scatter(*codes[labels == c].T, s=5, alpha=0.6, label=str(c))
     left.scatter([z[0]], [z[1]], marker="*", s=200, color="black", label="z")
-    left.legend(fontsize="small", ncol=2)
+    left.legend(title="class", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.5)
     left.set(title="Codes of test digits", xlabel="$z_1$", ylabel="$z_2$")
     _image_panel(fig, right, image, f"decoded E[x | z = ({z[0]:.2f}, {z[1]:.2f})]", "mean intensity")
     fig.suptitle(title)
     return fig
 
 
-def code_map(codes, labels, labelled_codes=None, title="Codes of test digits"):
+def code_map(codes, labels, labelled_codes=None, title="Codes of test digits", labelled_labels=None):
     """Codes of dimension >= 2, projected on their top two principal directions and coloured
-    by label; `labelled_codes` (the labelled training examples) are drawn as black rings."""
+    by label. `labelled_codes` (the labelled training examples) are drawn as large dots with a
+    black edge, filled with their class's colour when `labelled_labels` are given (else empty
+    black rings). The legend sits outside the axes, so it covers no point."""
     codes = torch.as_tensor(codes).float()
     projection = PCA(codes.shape[1], 2).fit(codes) if codes.shape[1] > 2 else None
     project = projection.transform if projection is not None else (lambda c: c)
-    fig = CourseFigure(figsize=(5.5, 4.8))
+    fig = CourseFigure(figsize=(6.6, 4.8), layout="constrained")
     ax = fig.subplots()
     points, labels = _numpy(project(codes)), _numpy(labels)
-    for c in np.unique(labels):
-        ax.scatter(*points[labels == c].T, s=6, alpha=0.6, label=str(c))
+    classes = list(np.unique(labels))
+    for k, c in enumerate(classes):
+        ax.scatter(*points[labels == c].T, s=6, alpha=0.6, color=f"C{k}", label=str(c))
     if labelled_codes is not None:
         ring = _numpy(project(torch.as_tensor(labelled_codes).float()))
-        ax.scatter(*ring.T, s=40, facecolors="none", edgecolors="black", label="labelled")
-    ax.legend(fontsize="small", ncol=2, markerscale=1.5)
+        if labelled_labels is None:
+            ax.scatter(*ring.T, s=40, facecolors="none", edgecolors="black", label="labelled")
+        else:
+            fill = [f"C{classes.index(c)}" if c in classes else "white" for c in _numpy(labelled_labels)]
+            ax.scatter(*ring.T, s=45, c=fill, edgecolors="black", linewidths=1.0,
+                       label="labelled (class colour)")
+    ax.legend(title="class", fontsize="small", markerscale=1.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set(title=title, xlabel="code principal direction 1", ylabel="code principal direction 2")
     return fig
 
 
-def gan_snapshots(snapshots, real, title="Generated samples during training", limits=(-3, 3)):
-    """One small scatter panel per (step, samples) snapshot: real points in grey, generated in colour."""
-    fig = CourseFigure(figsize=(2.6 * len(snapshots), 2.9), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(snapshots), sharey=True))
+def gan_snapshots(snapshots, real, title="Generated samples during training", limits=(-3, 3), ncols=4):
+    """One scatter panel per (step, samples) snapshot, `ncols` panels to a row: generated samples
+    in red, the real data in black on top, and one legend for the figure."""
+    ncols = min(check_int("ncols", ncols, low=1), len(snapshots))
+    nrows = -(-len(snapshots) // ncols)
+    fig = CourseFigure(figsize=(2.8 * ncols, 2.9 * nrows + 0.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     real = _numpy(real)
-    for ax, (step, samples) in zip(axes, snapshots):
-        ax.scatter(real[:, 0], real[:, 1], s=2, color="lightgrey")
+    for k, (ax, (step, samples)) in enumerate(zip(axes, snapshots)):
         pts = _numpy(samples)
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, color="C3")
-        ax.set(title=f"step {step}", xlabel="$x_1$", xlim=limits, ylim=limits, aspect="equal")
-    axes[0].set_ylabel("$x_2$")
+        ax.scatter(pts[:, 0], pts[:, 1], s=3, color="C3", alpha=0.5, label="generated G(z)")
+        ax.scatter(real[:, 0], real[:, 1], s=3, color="black", label="real data")
+        ax.set(title=f"step {step}", xlabel="$x_1$", ylabel="$x_2$" if k % ncols == 0 else None,
+               xlim=limits, ylim=limits, aspect="equal")
+    for ax in axes[len(snapshots):]:
+        ax.remove()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, markerscale=3)
     fig.suptitle(title)
     return fig
 
 
-def gan_state(generator, critic, real, history, limits=(-3, 3), title="The game so far"):
-    """Left: the discriminator's D(x) = sigmoid(f(x)) as a heat map, with real and generated points;
-    right: both players' losses against the generator step."""
+def gan_state(generator, critic, real, history, limits=(-3, 3), title="The game so far", raw_score=False):
+    """Left: the discriminator's D(x) = sigmoid(f(x)) as a heat map on [0, 1], or with `raw_score`
+    the critic's raw score f(x) on its own colour scale (for LSGAN and the WGANs, whose score is
+    not a probability), with real and generated points; right: both players' losses against the
+    generator step."""
     fig = CourseFigure(figsize=(10, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
     axis = torch.linspace(*limits, 120)
     grid = torch.cartesian_prod(axis, axis)
     with torch.no_grad():
         pack = getattr(critic, "hparams", {}).get("pack", 1)
-        score = critic(grid.repeat_interleave(pack, dim=0)).sigmoid().reshape(120, 120).T
+        score = critic(grid.repeat_interleave(pack, dim=0)).reshape(120, 120).T
         fake = generator.sample(500)
-    shown = left.imshow(_numpy(score), origin="lower", extent=(*limits, *limits), cmap="RdBu", vmin=0, vmax=1)
-    fig.colorbar(shown, ax=left, label="D(x)")
+    if raw_score:
+        shown = left.imshow(_numpy(score), origin="lower", extent=(*limits, *limits), cmap="RdBu")
+        fig.colorbar(shown, ax=left, label="critic's raw score f(x)")
+        left.set_title("Critic f(x) and samples")
+    else:
+        shown = left.imshow(_numpy(score.sigmoid()), origin="lower", extent=(*limits, *limits), cmap="RdBu",
+                            vmin=0, vmax=1)
+        fig.colorbar(shown, ax=left, label="D(x), the probability of real")
+        left.set_title("Discriminator D(x) and samples")
     real_pts, fake_pts = _numpy(real), _numpy(fake)
     left.scatter(real_pts[:, 0], real_pts[:, 1], s=3, color="black", label="real")
     left.scatter(fake_pts[:, 0], fake_pts[:, 1], s=3, color="orange", label="generated")
     left.legend(loc="upper right", fontsize="small", markerscale=3)
-    left.set(title="Discriminator D(x) and samples", xlabel="$x_1$", ylabel="$x_2$", xlim=limits, ylim=limits)
+    left.set(xlabel="$x_1$", ylabel="$x_2$", xlim=limits, ylim=limits)
     if history.get("g_loss"):
-        plot_history(history, keys=["d_loss", "g_loss"], xlabel="generator step", ax=right, title="Losses")
+        steps = np.arange(1, len(history["g_loss"]) + 1)
+        lines({"discriminator's loss": (steps, history["d_loss"]), "generator's loss": (steps, history["g_loss"])},
+              title="Losses", xlabel="generator step", ylabel="loss", ax=right)
     else:
         right.set(title="Losses (no step yet)", xlabel="generator step", ylabel="loss")
     fig.suptitle(title)
+    return fig
+
+
+def completion_grid(model, x, rows_given, n_completions=8, temperature=1.0, generator=None, title=None):
+    """Complete digits from their top rows with an autoregressive model, one digit per row of
+    tiles: the given rows (the hidden ones in grey-blue), the original, then the completions.
+
+    model : a `lecturekit.autoregressive` model of the 64 pixel counts.
+    x : integer pixel counts of shape (m, 64); rows_given : how many of the 8 rows are known.
+    A red line marks the last known row in every tile.
+    """
+    x = torch.as_tensor(x)
+    rows_given = check_int("rows_given", rows_given, low=0, high=IMAGE_SHAPE[0])
+    n_completions = check_int("n_completions", n_completions, low=1)
+    known = torch.arange(x.shape[-1]) < rows_given * IMAGE_SHAPE[1]
+    completions = model.complete(x.repeat_interleave(n_completions, dim=0), known, generator, temperature)
+    originals = x.cpu().float() / (model.levels - 1)
+    given = originals.masked_fill(~known, float("nan"))
+    tiles = torch.cat([given[:, None], originals[:, None],
+                       completions.cpu().float().view(len(x), n_completions, -1) / (model.levels - 1)], dim=1)
+    fig = image_grid(tiles.flatten(0, 1), nrow=len(x),
+                     title=title or f"Completions from the top {rows_given} rows, temperature {temperature:g}")
+    ax = fig.axes[0]
+    height, width = IMAGE_SHAPE
+    ax.set_xticks(np.arange(n_completions + 2) * (width + 1) + width / 2 - 0.5,
+                  ["given", "original"] + [f"sample {k + 1}" for k in range(n_completions)], fontsize="small")
+    for row in range(len(x)):
+        ax.axhline(row * (height + 1) + rows_given - 0.5, color="C3", linewidth=1)
+    return fig
+
+
+RECEPTIVE_FIELD_COLOURS = {"later pixel": "white", "earlier, not read": "#f4a261",
+                           "earlier, read": "#2a6f97", "the pixel i": "black"}
+
+
+def receptive_fields(fields, pixel, title=None):
+    """Which earlier pixels the conditional p(x_i | x_<i) of one pixel reads, one panel per model.
+
+    fields : dict label -> bool matrix R (64, 64), R[i, j] True when the logits of pixel i read
+        x_j (e.g. `autoregressive.dependence(model)`); pixel : the index i, in raster order.
+    """
+    pixel = check_int("pixel", pixel, low=0, high=IMAGE_SHAPE[0] * IMAGE_SHAPE[1] - 1)
+    fig = CourseFigure(figsize=(2.8 * len(fields), 3.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(fields)))
+    cmap = ListedColormap(list(RECEPTIVE_FIELD_COLOURS.values()))
+    for ax, (label, reads) in zip(axes, fields.items()):
+        reads = _numpy(reads)[pixel].astype(bool)
+        position = np.arange(len(reads))
+        kind = np.where(position > pixel, 0, np.where(reads, 2, 1))
+        kind[pixel] = 3
+        ax.imshow(kind.reshape(IMAGE_SHAPE), cmap=cmap, vmin=-0.5, vmax=3.5, interpolation="nearest")
+        ax.set(title=f"{label}\nreads {reads[:pixel].sum()} of {pixel} earlier", xlabel="column", ylabel="row")
+        ax.set_xticks(range(IMAGE_SHAPE[1]))
+        ax.set_yticks(range(IMAGE_SHAPE[0]))
+    handles = [Patch(facecolor=colour, edgecolor="grey", label=name)
+               for name, colour in RECEPTIVE_FIELD_COLOURS.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize="small")
+    row, column = divmod(pixel, IMAGE_SHAPE[1])
+    fig.suptitle(title or f"Which pixels the conditional of pixel i = {pixel} (row {row}, column {column}) reads")
     return fig

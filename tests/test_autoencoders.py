@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lecturekit import load_model, save_model
-from lecturekit.autoencoders import (Autoencoder, code_penalty, corrupt, denoising_loss,
+from lecturekit.autoencoders import (Autoencoder, code_penalty, corrupt, denoising_loss, hoyer_sparsity,
                                      reconstruction_loss, sparse_loss, sparsity, squared_error)
 from lecturekit.data import load_digits
 from lecturekit.pca import PCA
@@ -51,20 +51,35 @@ def test_sparse_loss_adds_the_weighted_penalty():
     assert torch.allclose(parts["reconstruction"], reconstruction_loss(model, x))
 
 
-def test_l1_makes_more_codes_zero_than_l2_of_the_same_strength(digits):
+def test_l1_makes_the_code_sparser_than_l2_on_a_scale_free_measure(digits):
+    """Both penalties shrink the code, which inflates a count of small values; Hoyer's index
+    does not see the scale, and only L1 raises it."""
     x, x_test = digits
-    fractions = {}
-    for norm in ("l1", "l2"):
+    below, hoyer = {}, {}
+    for name, norm, penalty in [("none", "l1", 0.0), ("l1", "l1", 0.3), ("l2", "l2", 0.3)]:
         torch.manual_seed(0)
         model = Autoencoder(64, 32)
-        fit(model, lambda m, xb: sparse_loss(m, xb, 0.3, norm), x, epochs=30, lr=3e-3, progress=False)
+        fit(model, lambda m, xb: sparse_loss(m, xb, penalty, norm), x, epochs=30, lr=3e-3, progress=False)
         with torch.no_grad():
-            fractions[norm] = sparsity(model.encode(x_test), threshold=1e-2)
-    assert fractions["l1"] > 2 * fractions["l2"]
+            z = model.encode(x_test)
+        below[name], hoyer[name] = sparsity(z, threshold=1e-2), hoyer_sparsity(z)
+    assert below["l2"] > 3 * below["none"]
+    assert hoyer["l2"] == pytest.approx(hoyer["none"], abs=0.05)
+    assert hoyer["l1"] > hoyer["l2"] + 0.1
 
 
 def test_sparsity_counts_small_values():
     assert sparsity(torch.tensor([0.0, 1e-4, -0.5, 2.0])) == 0.5
+
+
+def test_hoyer_sparsity_by_hand_and_blind_to_scale():
+    z = torch.tensor([[3.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0], [1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    # one active unit: 1; all equal: 0; two of four: (2 - sqrt 2) / (2 - 1); all zero counts as 1
+    assert hoyer_sparsity(z) == pytest.approx((1 + 0 + (2 - 2**0.5) + 1) / 4)
+    assert hoyer_sparsity(-0.01 * z) == pytest.approx(hoyer_sparsity(z))
+    assert sparsity(0.001 * z, threshold=1e-2) > sparsity(z, threshold=1e-2)  # the count is not blind to it
+    with pytest.raises(ValueError, match=r"k >= 2"):
+        hoyer_sparsity(torch.ones(3, 1))
 
 
 def test_gaussian_corruption_has_the_stated_std():

@@ -57,12 +57,21 @@ def test_naive_bayes_class_figure():
                                                      "samples x ~ p(x | y=4)"]
 
 
-def test_signed_image_grid_scales_each_direction_to_unit_magnitude():
-    directions = torch.tensor([[2.0] + [0.0] * 63, [-0.5] + [0.0] * 63])
-    fig = plots.image_grid(directions, nrow=1, title="directions", signed=True)
-    mosaic = fig.axes[0].images[0].get_array()
-    assert mosaic[0, 0] == 1.0 and mosaic[0, 9] == -1.0
-    assert fig.axes[0].images[0].get_cmap().name.startswith("RdBu_r")
+def test_direction_grid_shares_one_symmetric_colour_scale_and_titles_each_panel():
+    directions = torch.tensor([[2.0] + [0.0] * 63, [-0.5] + [0.0] * 63, [0.0] * 63 + [1.0]])
+    fig = plots.direction_grid(directions, "directions", labels=["a", "b", "c"], ncol=2)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in panels] == ["a", "b", "c"]
+    assert all(ax.images[0].get_clim() == (-2.0, 2.0) for ax in panels)   # one scale, not one per panel
+    assert panels[1].images[0].get_array()[0, 0] == -0.5                   # values are drawn unscaled
+    assert panels[0].images[0].get_cmap().name.startswith("RdBu_r")
+    assert fig._suptitle.get_text() == "directions"
+    assert any(ax.get_ylabel() == "pixel weight" for ax in fig.axes)       # the colour bar
+    assert not fig.axes[3].axison                                         # the unused fourth panel is blank
+    with pytest.raises(ValueError, match="one title per direction"):
+        plots.direction_grid(directions, "d", labels=["a"])
+    with pytest.raises(ValueError, match="at least one direction"):
+        plots.direction_grid(torch.zeros(0, 64), "d")
 
 
 def test_reconstruction_grid_has_one_labelled_row_per_entry():
@@ -117,6 +126,9 @@ def test_gan_figures():
     real = sample_toy("ring", 100)
     fig = plots.gan_snapshots([(1, torch.randn(50, 2)), (10, torch.randn(50, 2))], real)
     assert [ax.get_title() for ax in fig.axes] == ["step 1", "step 10"]
+    fig = plots.gan_snapshots([(k, torch.randn(50, 2)) for k in range(7)], real, ncols=4)
+    assert len(fig.axes) == 7 and {ax.get_subplotspec().rowspan.start for ax in fig.axes} == {0, 1}
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["generated G(z)", "real data"]
     fig = plots.gan_state(Generator(hidden=4), Discriminator(hidden=4, pack=2), real,
                           {"d_loss": [1.0, 0.9], "g_loss": [0.7, 0.8]})
     titled_and_labelled(fig, 2)
@@ -129,3 +141,36 @@ def test_lines_draws_one_labelled_curve_per_series():
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
     assert list(ax.get_lines()[0].get_ydata()) == [1, 2, 3]
+
+
+def test_scatter_draws_mode_centres_as_hollow_circles_under_the_samples():
+    centers = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    fig = plots.scatter_2d(torch.randn(30, 2), centers=centers, title="t")
+    marks, samples = fig.axes[0].collections
+    assert marks.get_offsets().shape == (2, 2) and marks.zorder < samples.zorder
+    assert marks.get_facecolors().size == 0 or marks.get_facecolors()[:, 3].max() == 0  # hollow
+    fig = plots.scatter_2d(torch.randn(30, 2), centers=centers, title="t", legend=False)
+    assert fig.axes[0].get_legend() is None
+
+
+def test_lines_draws_reference_lines_and_skips_a_one_entry_legend():
+    fig = plots.lines({"a": ([0, 1], [1, 2])}, "t", "x", "y")
+    assert fig.axes[0].get_legend() is None
+    fig = plots.lines({"a": ([0, 1], [1, 2])}, "t", "x", "y", hlines={"ln 4": 1.386})
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "ln 4"]
+    assert list(ax.get_lines()[1].get_ydata()) == [1.386, 1.386]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "ln 4"]
+
+
+def test_gan_state_shows_a_probability_or_the_raw_critic_score():
+    from lecturekit.gan import Discriminator, Generator
+
+    real, critic = sample_toy("ring", 100), Discriminator(hidden=4)
+    with torch.no_grad():
+        critic.net[-1].bias.fill_(5.0)  # raw scores far above 1: no probability
+    history = {"d_loss": [1.0], "g_loss": [0.7]}
+    probability = plots.gan_state(Generator(hidden=4), critic, real, history).axes[0].images[0]
+    assert probability.get_clim() == (0, 1) and probability.get_array().max() <= 1
+    raw = plots.gan_state(Generator(hidden=4), critic, real, history, raw_score=True).axes[0].images[0]
+    assert raw.get_array().min() > 1 and raw.get_clim()[1] == pytest.approx(raw.get_array().max())
