@@ -7,13 +7,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb"))
 
 
 def test_there_are_notebooks():
     assert NOTEBOOKS, "notebooks/ holds no .ipynb"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + EXERCISES, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
 def test_stored_without_outputs_or_execution_counts(path):
     notebook = nbformat.read(path, as_version=4)
     dirty = [i for i, cell in enumerate(notebook.cells)
@@ -21,7 +22,7 @@ def test_stored_without_outputs_or_execution_counts(path):
     assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + EXERCISES, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
 def test_opens_with_prose_and_seeds_once(path):
     notebook = nbformat.read(path, as_version=4)
     assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith("# ")
