@@ -201,10 +201,11 @@ def plot_history(history, keys=None, title="Training curves", xlabel="epoch", lo
     return ax.figure
 
 
-def lines(series, title, xlabel, ylabel, ax=None, equal_aspect=False, logy=False, hlines=None):
+def lines(series, title, xlabel, ylabel, ax=None, equal_aspect=False, logy=False, hlines=None, legend_loc="best"):
     """Labelled curves: `series` maps a legend label to an (x, y) pair of 1-D arrays.
 
     hlines : optional mapping from a legend label to the y of a dashed horizontal reference line.
+    legend_loc : where the legend goes: a matplotlib location inside the axes, or "below" them.
     The legend is drawn when there is more than one entry (a single curve is named by the title).
     """
     if ax is None:
@@ -219,7 +220,8 @@ def lines(series, title, xlabel, ylabel, ax=None, equal_aspect=False, logy=False
     if logy:
         ax.set_yscale("log")
     if len(series) + len(hlines or {}) > 1:
-        ax.legend(fontsize="small")
+        below = dict(loc="upper center", bbox_to_anchor=(0.5, -0.2)) if legend_loc == "below" else {}
+        ax.legend(fontsize="small", **(below or dict(loc=legend_loc)))
     return ax.figure
 
 
@@ -297,8 +299,8 @@ def code_map(codes, labels, labelled_codes=None, title="Codes of test digits", l
             ax.scatter(*ring.T, s=40, facecolors="none", edgecolors="black", label="labelled")
         else:
             fill = [f"C{classes.index(c)}" if c in classes else "white" for c in _numpy(labelled_labels)]
-            ax.scatter(*ring.T, s=45, c=fill, edgecolors="black", linewidths=1.0,
-                       label="labelled (class colour)")
+            ax.scatter(*ring.T, s=45, c=fill, edgecolors="black", linewidths=1.0)
+            ax.scatter([], [], s=45, facecolors="white", edgecolors="black", label="labelled\n(filled with\nits class colour)")
     ax.legend(title="class", fontsize="small", markerscale=1.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set(title=title, xlabel="code principal direction 1", ylabel="code principal direction 2")
     return fig
@@ -384,13 +386,14 @@ def completion_grid(model, x, rows_given, n_completions=8, temperature=1.0, gene
     ax = fig.axes[0]
     height, width = IMAGE_SHAPE
     ax.set_xticks(np.arange(n_completions + 2) * (width + 1) + width / 2 - 0.5,
-                  ["given", "original"] + [f"sample {k + 1}" for k in range(n_completions)], fontsize="small")
+                  ["given", "true"] + [str(k + 1) for k in range(n_completions)], fontsize="small")
+    ax.set_xlabel("the given rows, the true digit, then completions 1, 2, ...")
     for row in range(len(x)):
         ax.axhline(row * (height + 1) + rows_given - 0.5, color="C3", linewidth=1)
     return fig
 
 
-RECEPTIVE_FIELD_COLOURS = {"later pixel": "white", "earlier, not read": "#f4a261",
+RECEPTIVE_FIELD_COLOURS = {"later pixel": "#eeeeee", "earlier, not read": "#f4a261",
                            "earlier, read": "#2a6f97", "the pixel i": "black"}
 
 
@@ -401,7 +404,7 @@ def receptive_fields(fields, pixel, title=None):
         x_j (e.g. `autoregressive.dependence(model)`); pixel : the index i, in raster order.
     """
     pixel = check_int("pixel", pixel, low=0, high=IMAGE_SHAPE[0] * IMAGE_SHAPE[1] - 1)
-    fig = CourseFigure(figsize=(2.8 * len(fields), 3.4), layout="constrained")
+    fig = CourseFigure(figsize=(2.9 * len(fields), 3.9), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(fields)))
     cmap = ListedColormap(list(RECEPTIVE_FIELD_COLOURS.values()))
     for ax, (label, reads) in zip(axes, fields.items()):
@@ -413,9 +416,46 @@ def receptive_fields(fields, pixel, title=None):
         ax.set(title=f"{label}\nreads {reads[:pixel].sum()} of {pixel} earlier", xlabel="column", ylabel="row")
         ax.set_xticks(range(IMAGE_SHAPE[1]))
         ax.set_yticks(range(IMAGE_SHAPE[0]))
+        ax.set_xticks(np.arange(IMAGE_SHAPE[1] + 1) - 0.5, minor=True)
+        ax.set_yticks(np.arange(IMAGE_SHAPE[0] + 1) - 0.5, minor=True)
+        ax.grid(which="minor", color="white", linewidth=0.8)
+        ax.tick_params(which="minor", length=0)
     handles = [Patch(facecolor=colour, edgecolor="grey", label=name)
                for name, colour in RECEPTIVE_FIELD_COLOURS.items()]
     fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize="small")
     row, column = divmod(pixel, IMAGE_SHAPE[1])
     fig.suptitle(title or f"Which pixels the conditional of pixel i = {pixel} (row {row}, column {column}) reads")
     return fig
+
+
+def point_snapshots(snapshots, centers=None, title="Samples along the chain", limits=None):
+    """One scatter panel per (label, points) snapshot, e.g. the samples x_t at several steps t.
+
+    centers : optional (k, 2) mode centres, drawn as small hollow circles under the points.
+    limits : (low, high) for both axes of every panel; None lets each panel fit its own points.
+    """
+    fig = CourseFigure(figsize=(2.7 * len(snapshots), 3.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(snapshots)))
+    for ax, (label, points) in zip(axes, snapshots):
+        if centers is not None:
+            c = _numpy(centers)
+            ax.scatter(c[:, 0], c[:, 1], s=25, facecolors="none", edgecolors="black", linewidths=0.8, zorder=1)
+        pts = _numpy(points)
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4, color="C0", zorder=2)
+        _finish_2d(ax, label, limits)
+    fig.suptitle(title)
+    return fig
+
+
+def reverse_chain(chain, steps, n_images=8, title="The reverse chain, from noise (top) to digits (bottom)"):
+    """Rows of digits x_t at the given steps of a sampling chain, one row per step.
+
+    chain : (T + 1, n, 64) with chain[t] = x_t, in image units (0 white .. 1 black); values outside
+        [0, 1], as the noisy early steps have, are clipped for display.
+    steps : the steps t to show, one row each; n_images : the first n_images of the batch.
+    """
+    chain = _numpy(chain)
+    n_images = check_int("n_images", n_images, low=1, high=chain.shape[1])
+    steps = [check_int("step", t, low=0, high=len(chain) - 1) for t in steps]
+    images = np.concatenate([chain[t, :n_images] for t in steps]).clip(0, 1)
+    return image_grid(images, nrow=len(steps), title=title, row_labels=[f"t = {t}" for t in steps])

@@ -11,8 +11,10 @@ import torch
 from .autoencoders import corrupt
 from .naive_bayes import NaiveBayes
 from .pca import PCA
-from .gan import train_gan
-from .plots import code_map, figure_png, gan_state, latent_point, naive_bayes_class, reconstruction_grid
+from ._checks import check_choice
+from .gan import LOSSES, train_gan
+from .plots import (code_map, completion_grid, figure_png, gan_state, latent_point, naive_bayes_class,
+                    reconstruction_grid, reverse_chain)
 from .train import History
 from .semisupervised import select_labelled
 
@@ -115,7 +117,7 @@ def semisupervised_explorer(x, y, x_test, y_test, trained):
         model, labelled = trained[run], select_labelled(y, n_labels, seed=0)
         with torch.no_grad():
             codes, labelled_codes = model.encoder(x_test), model.encoder(x[labelled])
-        return code_map(codes, y_test, labelled_codes,
+        return code_map(codes, y_test, labelled_codes, labelled_labels=y[labelled],
                         title=f"λ = {lam:g}, {n_labels} labels: test accuracy {model.score(x_test, y_test):.3f}")
 
     return figure_explorer(draw, controls, "semisupervised_explorer")
@@ -123,20 +125,27 @@ def semisupervised_explorer(x, y, x_test, y_test, trained):
 
 def gan_lab(generator, critic, distribution, loss="non_saturating", steps_per_click=200, **settings):
     """An interactive trainer in the spirit of GAN Lab: each click plays `steps_per_click` more
-    generator steps; the figure shows D(x), the real and generated points, and both losses."""
+    generator steps; the figure shows D(x) (the raw score f(x) for LSGAN and the WGANs, which is
+    not a probability), the real and generated points, and both losses. The optimisers live from
+    one click to the next, so Adam's moment estimates carry over instead of starting again."""
+    check_choice("loss", loss, LOSSES)
     history = History(d_loss=[], g_loss=[])
+    optimizers = None  # none yet: the first click builds them
     real = distribution.sample(500, generator=torch.Generator().manual_seed(0))
     button = widgets.Button(description=f"train {steps_per_click} steps", icon="play")
     image = widgets.Image(format="png")
 
     def redraw():
         step = len(history["g_loss"])
-        image.value = figure_png(gan_state(generator, critic, real, history, title=f"{loss}, step {step}"))
+        image.value = figure_png(gan_state(generator, critic, real, history, title=f"{loss}, step {step}",
+                                           raw_score=loss not in ("minimax", "non_saturating")))
 
     def play(_button=None):
+        nonlocal optimizers
         button.disabled = True
         more = train_gan(generator, critic, distribution, loss=loss, steps=steps_per_click, progress=False,
-                         **settings)
+                         optimizers=optimizers, **settings)
+        optimizers = more.optimizers
         for key in history:
             history[key] += more[key]
         redraw()
@@ -145,3 +154,34 @@ def gan_lab(generator, critic, distribution, loss="non_saturating", steps_per_cl
     button.on_click(play)
     redraw()
     return widgets.VBox([button, image], _dom_classes=["lecturekit-gan_lab"])
+
+
+def reverse_chain_explorer(chain, n_images=16):
+    """Slide t from T down to 0 and see the batch x_t of a sampling chain (T + 1, n, 64), with
+    chain[t] = x_t in image units; a shell over `plots.reverse_chain`."""
+    T = len(chain) - 1
+    controls = {"t": widgets.IntSlider(value=T, min=0, max=T, description="step t", continuous_update=False)}
+
+    def draw(t):
+        return reverse_chain(chain, [t], n_images=n_images, title=f"The batch at step t = {t} of {T}")
+
+    return figure_explorer(draw, controls, "reverse_chain_explorer")
+
+
+def completion_explorer(model, x, n_completions=8, seed=0):
+    """Pick a digit of `x` (integer pixel counts, shape (m, 64)), how many of its top rows are
+    given, and the temperature; see the autoregressive `model`'s completions of the rest."""
+    controls = {
+        "digit": widgets.IntSlider(value=0, min=0, max=len(x) - 1, description="digit",
+                                   continuous_update=False),
+        "rows_given": widgets.IntSlider(value=4, min=0, max=8, description="rows given", continuous_update=False),
+        "temperature": widgets.FloatSlider(value=1.0, min=0.2, max=2.0, step=0.1, description="temperature",
+                                           continuous_update=False),
+    }
+
+    def draw(digit, rows_given, temperature):
+        return completion_grid(model, x[digit: digit + 1], rows_given, n_completions, temperature,
+                               generator=torch.Generator().manual_seed(seed),
+                               title=f"Digit {digit} from its top {rows_given} rows, temperature {temperature:g}")
+
+    return figure_explorer(draw, controls, "completion_explorer")

@@ -73,6 +73,34 @@ def test_kid_is_unbiased_near_zero_for_one_distribution():
     assert kid(rng.normal(size=(200, 8)), rng.normal(size=(200, 8)) + 1.0) > 0.1
 
 
+@pytest.mark.parametrize("m, n", [(30, 30), (40, 25)])
+def test_kid_is_the_unbiased_mmd_with_scikit_learns_cubic_kernel(m, n):
+    from sklearn.metrics.pairwise import polynomial_kernel
+    rng = np.random.default_rng(m + n)
+    # sets of unequal size and mean; float32 values, since kid reads its input as float32 (then works in float64)
+    a = rng.exponential(size=(m, 6)).astype(np.float32).astype(np.float64)
+    b = (rng.exponential(size=(n, 6)) + 0.3).astype(np.float32).astype(np.float64)
+    k_aa, k_bb, k_ab = (polynomial_kernel(u, v, degree=3, gamma=1 / 6, coef0=1) for u, v in [(a, a), (b, b), (a, b)])
+    expected = ((k_aa.sum() - np.trace(k_aa)) / (m * (m - 1)) + (k_bb.sum() - np.trace(k_bb)) / (n * (n - 1))
+                - 2 * k_ab.mean())
+    assert kid(a, b) == pytest.approx(expected, rel=1e-10)
+    assert kid(a, b) == pytest.approx(kid(b, a), rel=1e-10)
+
+
+def test_kid_estimates_the_mmd_without_bias_where_the_plug_in_estimate_is_biased():
+    # two samples of one distribution: the biased estimate (the diagonal kept) is positive on average
+    rng = np.random.default_rng(1)
+    unbiased, biased = [], []
+    for _ in range(200):
+        a, b = rng.normal(size=(10, 4)), rng.normal(size=(10, 4))
+        k_aa, k_bb, k_ab = ((u @ v.T / 4 + 1) ** 3 for u, v in [(a, a), (b, b), (a, b)])
+        biased.append(k_aa.mean() + k_bb.mean() - 2 * k_ab.mean())
+        unbiased.append(kid(a, b))
+    standard_error = np.std(unbiased) / np.sqrt(len(unbiased))
+    assert abs(np.mean(unbiased)) < 3 * standard_error
+    assert np.mean(biased) > 10 * standard_error
+
+
 def test_fid_of_a_set_shrinks_towards_its_floor_with_more_samples():
     rng = np.random.default_rng(0)
     small = np.mean([fid(rng.normal(size=(50, 8)), rng.normal(size=(50, 8))) for _ in range(5)])
@@ -116,3 +144,31 @@ def test_bad_input():
         inception_score(torch.full((3, 4), 0.25), splits=2)
     with pytest.raises(ValueError, match="shape"):
         frechet_distance([0.0, 0.0], np.eye(2), [0.0], np.eye(1))
+
+
+def test_strict_modes_score_uniform_noise_zero_and_the_true_grid_all():
+    from lecturekit.data import toy_distribution
+    from lecturekit.metrics import mode_coverage
+    grid = toy_distribution("grid")
+    generator = torch.Generator().manual_seed(0)
+    low, high = grid.centers.min(0).values - 3 * grid.std, grid.centers.max(0).values + 3 * grid.std
+    noise = low + (high - low) * torch.rand(2500, 2, generator=generator)
+    on_noise = mode_coverage(noise, grid.centers, grid.std)
+    assert on_noise["modes"] >= 15 and on_noise["modes_strict"] == 0  # "modes" is fooled, "modes_strict" is not
+    assert mode_coverage(grid.sample(2500, generator), grid.centers, grid.std)["modes_strict"] == 25
+    # the threshold: 0.1 * 2500 / 25 = 10 high-quality samples; 9 on one mode (the rest far away) is not enough
+    far = torch.full((2500, 2), 100.0)
+    for n_on_mode, strict in [(9, 0), (10, 1)]:
+        far[:n_on_mode] = grid.centers[0]
+        assert mode_coverage(far, grid.centers, grid.std)["modes_strict"] == strict
+
+
+@pytest.mark.parametrize("samples, centers, std, match", [
+    (torch.zeros(5), torch.zeros(3, 2), 0.1, "samples must have shape"),
+    (torch.zeros(5, 2), torch.zeros(3, 3), 0.1, "same d"),
+    (torch.zeros(5, 2), torch.zeros(3, 2), 0.0, "std must be positive"),
+])
+def test_mode_coverage_rejects_bad_input(samples, centers, std, match):
+    from lecturekit.metrics import mode_coverage
+    with pytest.raises(ValueError, match=match):
+        mode_coverage(samples, centers, std)

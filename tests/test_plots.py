@@ -161,6 +161,10 @@ def test_lines_draws_reference_lines_and_skips_a_one_entry_legend():
     assert [line.get_label() for line in ax.get_lines()] == ["a", "ln 4"]
     assert list(ax.get_lines()[1].get_ydata()) == [1.386, 1.386]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "ln 4"]
+    fig = plots.lines({"a": ([0, 1], [1, 2]), "b": ([0, 1], [2, 1])}, "t", "x", "y", legend_loc="below")
+    fig.canvas.draw()
+    legend, ax = fig.axes[0].get_legend(), fig.axes[0]
+    assert legend.get_window_extent().y1 < ax.get_window_extent().y0  # under the axes, off the data
 
 
 def test_gan_state_shows_a_probability_or_the_raw_critic_score():
@@ -174,3 +178,55 @@ def test_gan_state_shows_a_probability_or_the_raw_critic_score():
     assert probability.get_clim() == (0, 1) and probability.get_array().max() <= 1
     raw = plots.gan_state(Generator(hidden=4), critic, real, history, raw_score=True).axes[0].images[0]
     assert raw.get_array().min() > 1 and raw.get_clim()[1] == pytest.approx(raw.get_array().max())
+
+
+def test_point_snapshots_draw_one_labelled_panel_per_snapshot_with_hollow_centres():
+    points = sample_toy("ring", 100, torch.Generator().manual_seed(0))
+    centers = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+    fig = plots.point_snapshots([("t = 10", points), ("t = 0", points)], centers=centers, limits=(-3, 3))
+    assert [ax.get_title() for ax in fig.axes] == ["t = 10", "t = 0"]
+    titled_and_labelled(fig, 2)
+    centre_markers = fig.axes[0].collections[0]
+    assert len(centre_markers.get_offsets()) == 2 and centre_markers.get_facecolors().size == 0  # hollow
+    assert centre_markers.get_zorder() < fig.axes[0].collections[1].get_zorder()  # under the samples
+    assert fig.axes[1].get_xlim() == (-3, 3)
+
+
+def test_reverse_chain_shows_one_row_per_step_in_chain_order():
+    chain = torch.stack([torch.full((5, 64), t / 10) for t in range(11)])  # chain[t] = x_t, grey level t / 10
+    fig = plots.reverse_chain(chain, [10, 4, 0], n_images=3)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["t = 10", "t = 4", "t = 0"]
+    mosaic = ax.images[0].get_array()
+    assert mosaic[0, 0] == pytest.approx(1.0) and mosaic[9, 0] == pytest.approx(0.4) and mosaic[18, 0] == 0.0
+    with pytest.raises(ValueError, match="step must be in"):
+        plots.reverse_chain(chain, [11], n_images=3)
+
+
+def test_completion_grid_keeps_the_given_rows_and_hides_the_rest():
+    from lecturekit.autoregressive import CausalConvolution
+    from lecturekit.data import to_counts
+
+    torch.manual_seed(0)
+    model = CausalConvolution(channels=8, dilations=(1, 2, 4))
+    x = to_counts(load_digits("test")[0][:2])
+    fig = plots.completion_grid(model, x, rows_given=3, n_completions=4, generator=torch.Generator().manual_seed(0))
+    mosaic = np.ma.filled(fig.axes[0].images[0].get_array(), np.nan)  # hidden pixels are NaN
+    assert mosaic.shape == (2 * 9 - 1, 6 * 9 - 1)  # per digit: given, true, 4 completions
+    given, true = mosaic[:8, :8], mosaic[:8, 9:17]
+    assert np.isnan(given[3:]).all() and np.array_equal(given[:3], true[:3])
+    for k in range(2, 6):  # every completion starts with the given rows
+        assert np.array_equal(mosaic[:3, 9 * k: 9 * k + 8], true[:3])
+    assert "top 3 rows" in fig.axes[0].get_title()
+    assert len(fig.axes[0].lines) == 2  # one red line per digit
+
+
+def test_receptive_fields_colour_each_earlier_pixel_by_whether_it_is_read():
+    reads = torch.zeros(64, 64, dtype=torch.bool)
+    reads[10, [2, 9]] = True
+    fig = plots.receptive_fields({"a": reads, "b": torch.ones(64, 64, dtype=torch.bool).tril(-1)}, pixel=10)
+    titled_and_labelled(fig, 2)
+    kinds = fig.axes[0].images[0].get_array().reshape(-1)
+    assert kinds[10] == 3 and kinds[2] == kinds[9] == 2 and (kinds[[0, 1, 3, 8]] == 1).all() and (kinds[11:] == 0).all()
+    assert fig.axes[0].get_title().endswith("reads 2 of 10 earlier")
+    assert fig.axes[1].get_title().endswith("reads 10 of 10 earlier")

@@ -3,13 +3,14 @@ import pytest
 import torch
 
 from lecturekit.autoencoders import Autoencoder
-from lecturekit.data import load_digits, toy_distribution
+from lecturekit.autoregressive import CausalConvolution
+from lecturekit.data import load_digits, to_counts, toy_distribution
 from lecturekit.gan import Discriminator, Generator
 from lecturekit.plots import CourseFigure
 from lecturekit.semisupervised import SemiSupervisedAutoencoder, hide_labels, select_labelled
 from lecturekit.vae import VAE
-from lecturekit.widgets import (denoising_explorer, figure_explorer, gan_lab, latent_explorer, naive_bayes_explorer,
-                                pca_explorer, semisupervised_explorer)
+from lecturekit.widgets import (completion_explorer, denoising_explorer, figure_explorer, gan_lab, latent_explorer,
+                                naive_bayes_explorer, pca_explorer, semisupervised_explorer)
 
 
 def controls_and_image(box):
@@ -109,3 +110,60 @@ def test_gan_lab_trains_on_click_and_redraws():
     assert not button.disabled
 
 
+
+
+def test_gan_lab_keeps_adams_state_between_clicks_and_shows_a_wgan_critics_raw_score(monkeypatch):
+    import lecturekit.widgets as w
+
+    calls, drawn = [], []
+    real_train_gan, real_gan_state = w.train_gan, w.gan_state
+
+    def train_gan(*args, **kwargs):
+        calls.append((kwargs["optimizers"], real_train_gan(*args, **kwargs)))
+        return calls[-1][1]
+
+    def gan_state(*args, **kwargs):
+        drawn.append(kwargs["raw_score"])
+        return real_gan_state(*args, **kwargs)
+
+    monkeypatch.setattr(w, "train_gan", train_gan)
+    monkeypatch.setattr(w, "gan_state", gan_state)
+    generator = Generator(hidden=8)
+    box = gan_lab(generator, Discriminator(hidden=8), toy_distribution("ring"), loss="wgan_gp", steps_per_click=2,
+                  batch_size=8)
+    button, _image = box.children
+    button.click()
+    button.click()
+    (first_given, first), (second_given, second) = calls
+    assert first_given is None and second_given is first.optimizers
+    assert all(kept is built for kept, built in zip(second.optimizers, first.optimizers))
+    opt_g = second.optimizers[0]
+    assert all(int(opt_g.state[p]["step"]) == 4 for p in generator.parameters())  # 2 clicks x 2 steps
+    assert drawn == [True, True, True]  # a WGAN critic's raw score, at the start and after each click
+    with pytest.raises(ValueError, match="loss must be one of"):
+        gan_lab(generator, Discriminator(hidden=8), toy_distribution("ring"), loss="hinge")
+
+
+def test_reverse_chain_explorer_starts_at_noise_and_redraws_at_each_step():
+    from lecturekit.widgets import reverse_chain_explorer
+    chain = torch.rand(6, 4, 64)
+    box = reverse_chain_explorer(chain, n_images=4)
+    (slider,), image = controls_and_image(box)
+    assert (slider.value, slider.min, slider.max) == (5, 0, 5)
+    first = image.value
+    slider.value = 0
+    assert image.value != first and "lecturekit-reverse_chain_explorer" in box._dom_classes
+
+
+@pytest.mark.parametrize("control, value", [(0, 2), (1, 6), (2, 0.5)])
+def test_completion_explorer_redraws_with_digit_rows_and_temperature(control, value):
+    torch.manual_seed(0)
+    model = CausalConvolution(channels=8, dilations=(1, 2, 4))
+    x, _ = load_digits("test")
+    box = completion_explorer(model, to_counts(x[:5]), n_completions=3)
+    controls, image = controls_and_image(box)
+    assert [c.description for c in controls] == ["digit", "rows given", "temperature"]
+    assert not any(c.continuous_update for c in controls)
+    before = image.value
+    controls[control].value = value
+    assert image.value != before
