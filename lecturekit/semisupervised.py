@@ -1,20 +1,24 @@
 r"""The semi-supervised autoencoder: co-learning an encoder f(x, alpha), a decoder g(z, beta)
-and a predictor y_hat(z, gamma) from many images of which only a few are labelled.
+and a predictor y_hat(z, gamma) from n images of which only l are labelled.
 
-As in the slides, reconstruction uses all the data and prediction only the labelled part:
+Reconstruction uses all n images (the labelled ones included), prediction only the l labelled
+ones, and each term is averaged over its own set:
 
     L = (1/n) sum_{all i} || g(f(x_i)) - x_i ||^2  +  lambda (1/l) sum_{labelled i} CE(y_hat(f(x_i)), y_i)
 
-The reconstruction term shapes the code with the unlabelled images, so the predictor,
-which sees 5 labels per class, works on features learned from all 1347.
+So lambda weighs a mean loss per image against a mean loss per label, whatever n and l are.
+Written with plain sums, sum_{all i} ... + lambda' sum_{labelled i} ..., the same objective has
+lambda' = lambda n / l. Each training step takes a minibatch of 64 of the n images for the first
+term and all l labelled images for the second.
 
-Extension beyond the slides (off with noise = 0 and consistency = 0): the inputs are
-corrupted, x_tilde = x + noise * eps, and the predictor is asked to give the same answer for
-two independent corruptions of every image, labelled or not (the Pi-model, Laine & Aila 2017):
+Extension (off with noise = 0 and consistency = 0): the inputs of both terms are corrupted,
+x_tilde = x + noise * eps, and the predictor is asked to give the same answer for two
+independent corruptions of every image, labelled or not (the Pi-model, Laine & Aila 2017):
 
-    + consistency * (1/n) sum_i || y_hat(f(x_tilde_i)) - y_hat(f(x_tilde'_i)) ||^2
+    + consistency * (1/n) sum_{all i} || p(x_tilde_i) - p(x_tilde'_i) ||^2,   p(x) = softmax(y_hat(f(x)))
 
-with y_hat the predicted class probabilities.
+Hyperparameters (lambda, the number of epochs) are to be chosen on a validation set split off
+the training images (`split_validation`, and `fit(..., validation=...)`), never on the test set.
 """
 import numpy as np
 import torch
@@ -27,6 +31,7 @@ from .networks import mlp
 from .train import fit as train_fit
 
 UNLABELLED = -1
+BATCH_SIZE = 64
 
 
 def select_labelled(y, n_labels, seed=0):
@@ -47,11 +52,37 @@ def select_labelled(y, n_labels, seed=0):
     return np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in classes])
 
 
+def split_validation(y, n_validation, seed=0):
+    """Split the indices of y into (kept, validation): `n_validation` balanced examples drawn as
+    `select_labelled` draws them, and all the others, in order.
+
+    The validation examples' labels only choose hyperparameters; no model trains on them.
+    """
+    validation = select_labelled(y, n_validation, seed=seed)
+    return np.setdiff1d(np.arange(len(y)), validation), validation
+
+
 def hide_labels(y, labelled):
     """A copy of y with every label not in `labelled` set to -1 (scikit-learn's convention)."""
     partial = torch.full_like(torch.as_tensor(y), UNLABELLED)
     partial[labelled] = torch.as_tensor(y)[labelled]
     return partial
+
+
+class _BestEpoch:
+    """A `train.fit` monitor: the validation accuracy after each epoch; keeps the best epoch's weights."""
+
+    def __init__(self, x_val, y_val):
+        self.x_val, self.y_val = x_val, y_val
+        self.epoch, self.best_epoch, self.best_accuracy, self.best_state = 0, 0, -1.0, None
+
+    def __call__(self, model):
+        self.epoch += 1
+        accuracy = model.score(self.x_val, self.y_val)
+        if accuracy > self.best_accuracy:
+            self.best_epoch, self.best_accuracy = self.epoch, accuracy
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return accuracy
 
 
 class SemiSupervisedAutoencoder(nn.Module):
@@ -60,13 +91,13 @@ class SemiSupervisedAutoencoder(nn.Module):
     Parameters
     ----------
     n_features, latent_dim, hidden, n_classes : sizes of x, z, the hidden layers and y.
-    lam : lambda >= 0, the weight of the prediction loss.
+    lam : lambda >= 0, the weight of the mean prediction loss against the mean reconstruction loss.
     noise : std of the Gaussian noise added to the inputs while training, in [0, 1].
     consistency : weight >= 0 of the extension's consistency term (with noise = 0 and
-        consistency = 0 this is the slides' model).
+        consistency = 0 this is the plain co-learning model).
     """
 
-    def __init__(self, n_features=64, latent_dim=16, hidden=256, n_classes=N_CLASSES, lam=10.0,
+    def __init__(self, n_features=64, latent_dim=16, hidden=128, n_classes=N_CLASSES, lam=10.0,
                  noise=0.3, consistency=10.0):
         super().__init__()
         self.hparams = dict(
@@ -89,7 +120,9 @@ class SemiSupervisedAutoencoder(nn.Module):
         return x + self.hparams["noise"] * torch.randn_like(x)
 
     def loss(self, x, x_labelled, y_labelled):
-        """The co-learning loss on a minibatch x of all images, and the labelled set; a dict of its terms."""
+        """The co-learning loss on a minibatch x of all images and the whole labelled set
+        (x_labelled, y_labelled): a dict with the total "loss" and its three terms, each a mean
+        (reconstruction and consistency over x, prediction over the labelled set)."""
         h = self.hparams
         z = self.encoder(self._noisy(x))
         reconstruction = squared_error(self.decoder(z), x)
@@ -100,33 +133,50 @@ class SemiSupervisedAutoencoder(nn.Module):
         return {"loss": total, "reconstruction": reconstruction, "prediction": prediction,
                 "consistency": consistency}
 
-    def fit(self, x, y, epochs=100, lr=1e-3, supervised_only=False, progress=False):
+    def fit(self, x, y, epochs=60, lr=1e-3, supervised_only=False, validation=None, progress=False):
         """Fit on images x and labels y, with y = -1 marking an unlabelled image. Returns self.
 
+        Adam with a constant learning rate, so the model after k epochs of a run is the model a
+        k-epoch run gives. With `validation` = (x_val, y_val), images whose labels serve nothing
+        else, the validation accuracy is recorded after every epoch in
+        `history_["validation accuracy"]`, and the weights of the first epoch with the best one are
+        kept (early stopping): the number of epochs, `best_epoch_`, is chosen on the validation set.
+
         With `supervised_only`, only the encoder and predictor learn, from the labelled images
-        alone (with the same input noise and the same number of gradient steps, full-batch):
-        the baseline that ignores the unlabelled data.
+        alone: the baseline that ignores the unlabelled data. Each of its steps uses all labelled
+        images with the same input noise, and an epoch has as many steps as the co-learning run's
+        (one per minibatch of 64 images of x).
         """
         y = torch.as_tensor(y)
-        if x.shape[0] != y.shape[0] or x.shape[1] != self.hparams["n_features"]:
-            raise ValueError(f"x must have shape (n, {self.hparams['n_features']}) and y shape (n,); "
+        n_features = self.hparams["n_features"]
+        if x.ndim != 2 or x.shape[0] != y.shape[0] or x.shape[1] != n_features:
+            raise ValueError(f"x must have shape (n, {n_features}) and y shape (n,); "
                              f"got {tuple(x.shape)} and {tuple(y.shape)}")
         labelled = y != UNLABELLED
         if labelled.sum() == 0:
             raise ValueError("y has no labelled example (every label is -1)")
         device = next(self.parameters()).device
+        monitor = None
+        if validation is not None:
+            x_val, y_val = validation
+            if x_val.ndim != 2 or x_val.shape[1] != n_features or len(x_val) != len(y_val) or len(x_val) == 0:
+                raise ValueError(f"validation must be (x_val, y_val) with x_val of shape (m, {n_features}) and "
+                                 f"y_val of shape (m,), m >= 1; got {tuple(x_val.shape)} and {tuple(y_val.shape)}")
+            monitor = _BestEpoch(x_val.to(device), torch.as_tensor(y_val).to(device))
         x_l, y_l = x[labelled].to(device), y[labelled].to(device)
         if supervised_only:
-            def loss(model, x_batch, y_batch):
-                return nn.functional.cross_entropy(model(model._noisy(x_batch)), y_batch)
-            data, batch_size = (x_l, y_l), len(x_l)
-            epochs = epochs * -(-len(x) // 64)
+            def loss(model, _step):
+                return nn.functional.cross_entropy(model(model._noisy(x_l)), y_l)
+            data, batch_size = torch.zeros(-(-len(x) // BATCH_SIZE)), 1  # one row per full-batch step
         else:
             def loss(model, x_batch):
                 return model.loss(x_batch, x_l, y_l)
-            data, batch_size = x, 64
-        self.history_ = train_fit(self, loss, data, epochs=epochs, batch_size=batch_size, lr=lr,
-                                  schedule="cosine", progress=progress)
+            data, batch_size = x, BATCH_SIZE
+        self.history_ = train_fit(self, loss, data, epochs=epochs, batch_size=batch_size, lr=lr, progress=progress,
+                                  monitor=None if monitor is None else {"validation accuracy": monitor})
+        if monitor is not None and monitor.best_state is not None:
+            self.load_state_dict(monitor.best_state)
+            self.best_epoch_ = monitor.best_epoch
         return self
 
     @torch.no_grad()
@@ -136,4 +186,4 @@ class SemiSupervisedAutoencoder(nn.Module):
 
     def score(self, x, y):
         """Accuracy on (x, y)."""
-        return (self.predict(x) == torch.as_tensor(y)).float().mean().item()
+        return (self.predict(x) == torch.as_tensor(y).to(x.device)).float().mean().item()

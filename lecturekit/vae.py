@@ -138,7 +138,13 @@ def sample_prior(model, n, generator=None, mean=False):
 
 @torch.no_grad()
 def sample_similar(model, x, n, scale=1.0, generator=None):
-    """n objects similar to one image x: x' = E[x | z], z = mu(x) + scale * sigma(x) * eps."""
+    """n objects similar to one image x: the decoder's means x' = E[x | z] at n random codes
+    z = mu(x) + scale * sigma(x) * eps, eps ~ N(0, I).
+
+    The codes are random, the images are not samples: each is the mean of p_beta(x | z), a
+    grey-level image with no Binomial pixel noise. `scale` = 1 draws z from q_alpha(z | x);
+    `scale` = 0 gives n copies of the mean reconstruction.
+    """
     n = check_int("n", n, low=1)
     scale = check_float("scale", scale, low=0.0)
     mu, logvar = model.encode(x.reshape(1, -1))
