@@ -43,7 +43,9 @@ def generator_loss(loss, fake_scores):
     r"""The generator's loss, to be minimised, on the critic's raw scores f(G(z)).
 
     * "minimax" (saturating):  E log(1 - D(G(z))); its gradient vanishes when D(G(z)) -> 0
-    * "non_saturating":        -E log D(G(z))
+    * "non_saturating":        -E log D(G(z)); the same fixed point (p_g = p_data, D = 1/2), but
+      against the optimal D its expected gradient is that of KL(p_g || p_data) - 2 JS(p_data || p_g),
+      not of the JS divergence (Arjovsky & Bottou, 2017, Theorem 2.5)
     * "lsgan":                 1/2 E (f(G(z)) - c)^2 with c = 1
     * "wgan", "wgan_gp":       -E f(G(z))
     """
@@ -78,22 +80,33 @@ def clip_weights(critic, clip):
 
 # ---- why plain gradient descent fails: the bilinear game -----------------------------------
 
-def bilinear_game(x0=1.0, y0=1.0, lr=0.1, steps=100, alternating=False):
+def bilinear_game(x0=1.0, y0=1.0, lr=0.1, steps=100, alternating=False, decay_after=None, noise=0.0, seed=0):
     r"""Gradient play on the simplest game, min over x, max over y of V(x, y) = x y (equilibrium (0, 0)).
 
     * simultaneous:  x' = x - lr y,  y' = y + lr x;   each step multiplies the distance to the
       equilibrium by sqrt(1 + lr^2), so the players spiral outwards;
-    * alternating:   x' = x - lr y,  y' = y + lr x';  the step is a map of determinant 1, and for
-      lr < 2 the players circle the equilibrium for ever, neither escaping nor converging.
+    * alternating:   x' = x - lr y,  y' = y + lr x';  the step is a map of determinant 1 that keeps
+      x^2 - lr x y + y^2 fixed, so for lr < 2 the players circle the equilibrium on an ellipse for
+      ever, neither escaping nor converging.
+
+    decay_after : None for a fixed step, or a fraction in [0, 1] after which the step falls
+        linearly to 0 at the end, as in `train_gan`.
+    noise : the standard deviation of Gaussian noise added to each gradient (y for x, x for y),
+        a stand-in for the minibatch noise of a real game; drawn from its own generator, `seed`.
 
     Returns the (steps + 1, 2) trajectory of (x, y) as a float64 tensor.
     """
     lr, steps = check_float("lr", lr, low=0.0), check_int("steps", steps, low=1)
+    noise = check_float("noise", noise, low=0.0)
+    if decay_after is not None:
+        check_float("decay_after", decay_after, low=0.0, high=1.0)
+    kicks = noise * torch.randn(steps, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     x, y = float(x0), float(y0)
     path = [(x, y)]
-    for _ in range(steps):
-        x_new = x - lr * y
-        y = y + lr * (x_new if alternating else x)
+    for t in range(steps):
+        step = lr * _decay_factor(t, steps, decay_after)
+        x_new = x - step * (y + kicks[t, 0].item())
+        y = y + step * ((x_new if alternating else x) + kicks[t, 1].item())
         x = x_new
         path.append((x, y))
     return torch.tensor(path, dtype=torch.float64)
@@ -164,8 +177,12 @@ def standardization(data, n=10_000):
     with their own seed, so the global random state is left alone).
 
     Both players then work in standardised units, x' = (x - mean) / std, whatever the data's
-    scale: with 2-D z ~ N(0, I), a freshly initialised G starts near the data's bulk, not in a
-    small blob at its centre. This is the usual preprocessing of any network's inputs.
+    scale: the game is that of the networks g and f on standardised data, the usual preprocessing
+    of any network's inputs (LeCun et al., 1998). It changes scales, nothing else: the data have
+    unit spread in g's output space and in f's input space, and a change of g's weights moves G's
+    samples `std` times as far in data units as without standardising. It does not put
+    a fresh G in the bulk of the data: g starts as a small blob (a per-coordinate std of a few
+    hundredths), so G starts as a blob `std` times that size at the data's mean.
     """
     if hasattr(data, "sample"):
         data = data.sample(check_int("n", n, low=2), generator=torch.Generator().manual_seed(0))
@@ -230,12 +247,23 @@ def _optimizer(params, settings):
     return torch.optim.Adam(params, lr=settings["lr"], betas=settings["betas"], fused=True)
 
 
+def _decay_factor(t, steps, decay_after):
+    """lr(t) / lr: 1 for t <= decay_after * steps (always, if decay_after is None), then falling
+    linearly to 0 at t = steps."""
+    start = steps if decay_after is None else decay_after * steps
+    return 1.0 if t <= start else max(0.0, (steps - t) / (steps - start))
+
+
 def _linear_decay(optimizer, steps, decay_after):
-    """lr(t) = lr for t <= decay_after * steps, then falling linearly to 0 at t = steps."""
+    """A scheduler that multiplies the learning rate of step t by `_decay_factor(t, steps, decay_after)`."""
     check_float("decay_after", decay_after, low=0.0, high=1.0)
-    start = decay_after * steps
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda t: 1.0 if t <= start else max(0.0, (steps - t) / (steps - start)))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: _decay_factor(t, steps, decay_after))
+
+
+def _check_optimizers(optimizers):
+    is_pair = isinstance(optimizers, (tuple, list)) and len(optimizers) == 2
+    if optimizers is not None and not (is_pair and all(isinstance(o, torch.optim.Optimizer) for o in optimizers)):
+        raise TypeError(f"optimizers must be None or a pair (opt_g, opt_d) of torch optimizers; got {optimizers!r}")
 
 
 def _sampler(data):
@@ -248,12 +276,13 @@ def _sampler(data):
 
 
 def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_size=256, progress=True,
-              snapshot_every=None, snapshot_size=1000, decay_after=None, **settings):
+              snapshot_every=None, snapshot_size=1000, decay_after=None, optimizers=None, **settings):
     """Play the game: for each of `steps` generator steps, `n_critic` critic steps first.
 
     Parameters
     ----------
-    generator, critic : a Generator and a Discriminator (or any modules of the same roles).
+    generator, critic : a Generator and a Discriminator (or any modules of the same roles; the critic
+        scores real and fake samples in one batch, so it must not use batch statistics).
     data : a distribution with .sample(n) (toy data) or an (n, d) tensor of real samples.
     loss : one of "minimax", "non_saturating", "lsgan", "wgan", "wgan_gp".
     steps, batch_size : generator steps, and real samples per critic step (times `pack`).
@@ -262,23 +291,32 @@ def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_
     snapshot_every : keep `snapshot_size` samples from a fixed z every so many steps, in
         `history.snapshots` as (step, samples).
     decay_after : a fraction in [0, 1], or None for a constant learning rate. After that
-        fraction of the steps, both learning rates fall linearly, reaching 0 at the last step
-        (an extension: a game at a fixed step size keeps circling, see `bilinear_game`; a step
-        size shrinking to 0 lets the players settle).
+        fraction of the steps, both learning rates fall linearly to 0 at the end (an extension).
+        Like the step-size schedules of stochastic gradient descent (Robbins & Monro, 1951), the
+        shrinking steps average out the minibatch noise of the gradients instead of letting it move
+        the players for ever. It does not make the game converge: where the players circle at a
+        fixed step, they freeze on their orbit (see `bilinear_game`).
+    optimizers : None to build a fresh pair from the settings, or the pair (opt_g, opt_d) of an
+        earlier call (`history.optimizers`), to go on with their state (Adam's moment estimates);
+        the settings' optimizer, lr and betas then go unused.
 
-    Returns a History of per-step "d_loss" (the last critic step's) and "g_loss". On NaN or
-    inf it raises TrainingDiverged naming the step; on Ctrl-C it returns what it has.
+    Returns a History of per-step "d_loss" (the last critic step's) and "g_loss", with the pair of
+    optimizers in `history.optimizers`. On NaN or inf it raises TrainingDiverged naming the step;
+    on Ctrl-C it returns what it has.
     """
     settings = game_settings(loss, **settings)
     steps, batch_size = check_int("steps", steps, low=1), check_int("batch_size", batch_size, low=1)
+    _check_optimizers(optimizers)
     real_batch = _sampler(data)
     device = next(generator.parameters()).device
-    m = batch_size * critic.hparams.get("pack", 1) if hasattr(critic, "hparams") else batch_size
-    opt_g, opt_d = _optimizer(generator.parameters(), settings), _optimizer(critic.parameters(), settings)
+    m = batch_size * _pack(critic)
+    if optimizers is None:
+        optimizers = _optimizer(generator.parameters(), settings), _optimizer(critic.parameters(), settings)
+    opt_g, opt_d = optimizers
     schedules = [_linear_decay(opt, steps, decay_after) for opt in (opt_g, opt_d)] if decay_after is not None else []
     fixed_z = torch.randn(snapshot_size, generator.hparams["latent_dim"]).to(device)
     history = History()
-    history.snapshots = []
+    history.snapshots, history.optimizers = [], (opt_g, opt_d)
     bar = tqdm(range(1, steps + 1), desc=f"training ({loss})", disable=not progress, unit="step")
     try:
         for step in bar:
@@ -333,8 +371,10 @@ def estimate_wasserstein(critic, p, q, steps=1000, batch_size=256, lr=1e-3, gp_w
 
         W(p, q) = sup over 1-Lipschitz f of  E_{x~p} f(x) - E_{y~q} f(y)   (Kantorovich-Rubinstein).
 
-    The Lipschitz constraint is WGAN-GP's penalty (gp_weight) or, with `clip`, WGAN's weight
-    clipping, which bounds f's Lipschitz constant by an unknown K and so estimates K W instead.
+    The Lipschitz constraint is WGAN-GP's penalty (gp_weight), which holds the gradient's norm near
+    1 only on average at the points it samples, so the estimate is W only approximately; or, with
+    `clip`, WGAN's weight clipping, which bounds f's Lipschitz constant by some unknown K, so the
+    estimate is at most K W.
     p, q : distributions with .sample(n), or (n, d) tensors of samples (drawn with replacement).
     Returns E_p f - E_q f on `n_eval` fresh samples of each (held out where p and q are distributions).
     """
@@ -353,8 +393,13 @@ def estimate_wasserstein(critic, p, q, steps=1000, batch_size=256, lr=1e-3, gp_w
 
 def _critic_step(critic, real, fake, loss, settings, opt_d):
     """One step down the critic's loss, plus gp_weight times the gradient penalty if set;
-    then, if `clip` is set, the weights are clipped to [-clip, clip]. Returns the loss."""
-    d_loss = discriminator_loss(loss, critic(real), critic(fake))
+    then, if `clip` is set, the weights are clipped to [-clip, clip]. Returns the loss.
+
+    The critic scores real and fake samples in one pass: for a critic without batch statistics,
+    such as `Discriminator`, that is the same function as two passes, and faster."""
+    scores = critic(torch.cat([real, fake]))
+    n_real = len(real) // _pack(critic)
+    d_loss = discriminator_loss(loss, scores[:n_real], scores[n_real:])
     if settings["gp_weight"]:
         d_loss = d_loss + settings["gp_weight"] * gradient_penalty(critic, real, fake)
     opt_d.zero_grad()
@@ -366,8 +411,21 @@ def _critic_step(critic, real, fake, loss, settings, opt_d):
 
 
 def _generator_step(generator, critic, m, loss, opt_g):
-    g_loss = generator_loss(loss, critic(generator.sample(m)))
-    opt_g.zero_grad()
-    g_loss.backward()
-    opt_g.step()
+    """One step down the generator's loss. The critic's weights are frozen meanwhile, so that
+    backpropagation skips their gradients, which this step does not use."""
+    trainable = [p for p in critic.parameters() if p.requires_grad]
+    for p in trainable:
+        p.requires_grad_(False)
+    try:
+        g_loss = generator_loss(loss, critic(generator.sample(m)))
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+    finally:
+        for p in trainable:
+            p.requires_grad_(True)
     return g_loss.item()
+
+
+def _pack(critic):
+    return critic.hparams.get("pack", 1) if hasattr(critic, "hparams") else 1

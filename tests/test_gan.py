@@ -250,6 +250,8 @@ def test_critic_estimates_the_earth_movers_distance_of_a_shift():
     (lambda: mode_coverage(torch.zeros(5, 2), torch.zeros(3, 3), 0.1), "same d"),
     (lambda: emd(torch.zeros(5, 2), torch.zeros(4, 2)), "same size"),
     (lambda: bilinear_game(lr=-0.1), "lr must be in"),
+    (lambda: bilinear_game(noise=-1.0), "noise must be in"),
+    (lambda: bilinear_game(decay_after=2.0), "decay_after must be in"),
     (lambda: estimate_wasserstein(nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(4, 2), clip=-1.0), "clip must be in"),
     (lambda: Generator(data_mean=[0.0, 0.0]), "both data_mean and data_std"),
     (lambda: Discriminator(data_mean=[0.0, 0.0], data_std=[1.0, -1.0]), "data_std must be positive"),
@@ -333,3 +335,67 @@ def test_non_saturating_gradient_at_the_optimal_d_is_that_of_kl_minus_2_js():
         return kl - 2 * js_by_quadrature(q, P)
     assert generator_gradient_at_the_optimal_d("non_saturating", 1.0) == pytest.approx(
         derivative(kl_minus_2_js, 1.0), abs=2e-3)
+
+
+def test_alternating_play_keeps_its_invariant_and_a_decaying_step_freezes_it_on_the_orbit():
+    lr, steps = 0.1, 1000
+    path = bilinear_game(1.0, 1.0, lr=lr, steps=steps, alternating=True)
+    invariant = path[:, 0] ** 2 - lr * path[:, 0] * path[:, 1] + path[:, 1] ** 2
+    torch.testing.assert_close(invariant, torch.full_like(invariant, 2 - lr), rtol=1e-12, atol=1e-12)
+    decayed = bilinear_game(1.0, 1.0, lr=lr, steps=steps, alternating=True, decay_after=0.5)
+    radius = decayed.norm(dim=1)
+    # the step shrinks, but the players stay on (nearly) the same ellipse: r^2 >= (2 - lr) / (1 + lr / 2)
+    assert radius.min() > math.sqrt((2 - lr) / (1 + lr / 2)) - 1e-3
+    assert (decayed[-1] - decayed[-2]).norm() < 0.01 * (decayed[1] - decayed[0]).norm()  # last step: 1/500 of one
+
+
+def test_noisy_bilinear_game_is_seeded_and_noise_free_by_default():
+    assert torch.equal(bilinear_game(steps=20, noise=0.5, seed=3), bilinear_game(steps=20, noise=0.5, seed=3))
+    assert not torch.equal(bilinear_game(steps=20, noise=0.5, seed=3), bilinear_game(steps=20, noise=0.5, seed=4))
+    assert torch.equal(bilinear_game(steps=20, noise=0.0, seed=3), bilinear_game(steps=20))
+    state = torch.get_rng_state()
+    bilinear_game(steps=5, noise=1.0)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_a_second_call_goes_on_with_the_first_calls_optimizers():
+    generator, critic = Generator(hidden=8), Discriminator(hidden=8)
+    ring = toy_distribution("ring")
+    first = train_gan(generator, critic, ring, steps=3, batch_size=4, progress=False)
+    second = train_gan(generator, critic, ring, steps=2, batch_size=4, progress=False, optimizers=first.optimizers)
+    assert second.optimizers[0] is first.optimizers[0] and second.optimizers[1] is first.optimizers[1]
+    for optimizer in second.optimizers:  # Adam counted all 5 steps: its moment estimates were kept
+        assert all(int(state["step"]) == 5 for state in optimizer.state.values())
+    with pytest.raises(TypeError, match="optimizers must be None or a pair"):
+        train_gan(generator, critic, ring, steps=1, progress=False, optimizers=first.optimizers[:1])
+
+
+def test_the_generator_step_leaves_the_critic_trainable_and_untouched():
+    generator, critic = Generator(hidden=8), Discriminator(hidden=8)
+    critic.net[0].bias.requires_grad_(False)  # a parameter the user froze stays frozen
+    weights = [p.detach().clone() for p in critic.parameters()]
+    import lecturekit.gan as gan
+    opt_g = torch.optim.Adam(generator.parameters(), lr=1e-2)
+    gan._generator_step(generator, critic, 8, "non_saturating", opt_g)
+    assert [p.requires_grad for p in critic.parameters()] == [p is not critic.net[0].bias for p in critic.parameters()]
+    assert all(p.grad is None for p in critic.parameters())
+    assert all(torch.equal(p, w) for p, w in zip(critic.parameters(), weights))
+
+
+def test_one_critic_pass_over_real_and_fake_gives_the_two_pass_loss():
+    import lecturekit.gan as gan
+    critic = Discriminator(hidden=8, pack=2)
+    real, fake = torch.randn(6, 2), torch.randn(6, 2)
+    for loss in ("non_saturating", "lsgan", "wgan"):
+        expected = discriminator_loss(loss, critic(real), critic(fake)).item()
+        opt = torch.optim.SGD(critic.parameters(), lr=0.0)
+        settings = dict(gp_weight=None, clip=None)
+        assert gan._critic_step(critic, real, fake, loss, settings, opt) == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_fresh_generator_starts_as_a_small_blob_even_in_standardised_units():
+    torch.manual_seed(0)
+    mean, std = standardization(toy_distribution("grid"))
+    with torch.no_grad():
+        spread = Generator(data_mean=mean, data_std=std).sample(2000).std(0)
+    assert (spread < 0.1 * torch.tensor(std)).all()  # a few hundredths of the data's spread, not its bulk
