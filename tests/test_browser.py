@@ -152,10 +152,12 @@ def move_one_control(page, box):
     if handle.count():
         handle.scroll_into_view_if_needed()
         bounds = handle.bounding_box()
+        track = box.locator(".noUi-target").first.bounding_box()
         x, y = bounds["x"] + bounds["width"] / 2, bounds["y"] + bounds["height"] / 2
+        towards_more_room = 60 if x < track["x"] + track["width"] / 2 else -60  # a slider may start at its maximum
         page.mouse.move(x, y)
         page.mouse.down()
-        page.mouse.move(x + 60, y, steps=8)
+        page.mouse.move(x + towards_more_room, y, steps=8)
         page.mouse.up()
         return "dragged a slider"
     box.locator("button").first.click()
