@@ -6,6 +6,11 @@ r"""Metrics of generative models: statistics of a *set* of samples.
       d^2 = || mu_1 - mu_2 ||^2 + tr( S_1 + S_2 - 2 (S_1 S_2)^{1/2} )
 * Kernel Inception Distance (Binkowski et al., 2018): the unbiased squared MMD with the
   kernel k(a, b) = (a . b / d + 1)^3, which, unlike FID, has no bias from the sample size.
+* Precision and recall (Kynkaanniemi et al., 2019) and density and coverage (Naeem et al., 2020):
+  two numbers instead of one, separating samples that leave the data (low precision) from
+  data that no sample reaches (low recall), measured with k-nearest-neighbour balls.
+* A memorisation check: how close samples lie to the training set, against how close unseen
+  test data lies to it (after Meehan, Chaudhuri & Dasgupta, 2020).
 
 No Inception network can be downloaded here, and the digits are not ImageNet, so the
 features and predictions come from `DigitClassifier`, a small network trained on the digits.
@@ -116,13 +121,20 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     return max(distance.item(), 0.0)
 
 
+def _same_width(names, *sets):
+    """Each set as a float64 (n, d) tensor, all of the same width d."""
+    sets = [as_matrix(name, x).double() for name, x in zip(names, sets)]
+    for name, x in zip(names[1:], sets[1:]):
+        if x.shape[1] != sets[0].shape[1]:
+            raise ValueError(f"{names[0]} and {name} must have the same width; got {sets[0].shape[1]} and {x.shape[1]}")
+    return sets
+
+
 def _check_pair(a, b):
-    a, b = as_matrix("features_a", a), as_matrix("features_b", b)
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(f"features_a and features_b must have the same dimension; got {a.shape[1]} and {b.shape[1]}")
+    a, b = _same_width(("features_a", "features_b"), a, b)
     if len(a) < 2 or len(b) < 2:
         raise ValueError(f"each set needs at least 2 samples; got {len(a)} and {len(b)}")
-    return a.double(), b.double()
+    return a, b
 
 
 def fid(features_a, features_b):
@@ -208,3 +220,79 @@ def emd(x, y):
     cost = torch.cdist(x, y).numpy()
     rows, cols = linear_sum_assignment(cost)
     return float(cost[rows, cols].mean())
+
+
+def _check_sets(real, fake, k):
+    """Both sets as float64 (n, d) tensors of the same width, and k smaller than each set."""
+    real, fake = _same_width(("real", "fake"), real, fake)
+    check_int("k", k, low=1)
+    for name, x in (("real", real), ("fake", fake)):
+        if k >= len(x):
+            raise ValueError(f"k must be smaller than the number of rows of {name} ({len(x)}); got {k}")
+    return real, fake
+
+
+def _distances(a, b):
+    """All Euclidean distances || a_i - b_j ||, computed directly (no matmul shortcut), so a point's
+    distance to an identical point is exactly 0."""
+    return torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist")
+
+
+def _kth_neighbour_radius(x, k):
+    """NND_k(x_i): the distance from each row x_i to its k-th nearest other row of x."""
+    return _distances(x, x).kthvalue(k + 1, dim=1).values
+
+
+def precision_recall(real, fake, k=3):
+    """Improved precision and recall (Kynkaanniemi et al., 2019), returned as (precision, recall).
+
+    Each point phi of a set Phi gets the ball of radius NND_k(phi), the distance to its k-th
+    nearest neighbour in Phi; the union of the balls estimates the set's support (its "manifold"):
+
+        f(phi, Phi) = 1  if  || phi - phi' || <= NND_k(phi')  for some phi' in Phi,  else 0
+        precision   = mean over fake phi of f(phi, real)   (samples that look like data)
+        recall      = mean over real phi of f(phi, fake)   (data that samples reach)
+
+    Mode collapse lowers recall and keeps precision; blurry or noisy samples lower precision.
+    """
+    real, fake = _check_sets(real, fake, k)
+    distance = _distances(real, fake)
+    precision = (distance <= _kth_neighbour_radius(real, k)[:, None]).any(dim=0).double().mean()
+    recall = (distance <= _kth_neighbour_radius(fake, k)[None, :]).any(dim=1).double().mean()
+    return precision.item(), recall.item()
+
+
+def density_coverage(real, fake, k=5):
+    """Density and coverage (Naeem et al., 2020), returned as (density, coverage).
+
+    Only the real points get balls B(x_i, NND_k(x_i)), so an outlier among the fake samples
+    cannot inflate the estimated support of the model as it can in `precision_recall`:
+
+        density  = 1 / (k M) sum_j sum_i 1[ y_j in B(x_i, NND_k(x_i)) ]    (M fake points y_j)
+        coverage = 1 / N sum_i 1[ some y_j in B(x_i, NND_k(x_i)) ]          (N real points x_i)
+
+    Density counts how many real balls hold each sample: about 1 when the two sets come from
+    the same distribution, above 1 when samples crowd into dense regions of the data.
+    """
+    real, fake = _check_sets(real, fake, k)
+    inside = _distances(real, fake) <= _kth_neighbour_radius(real, k)[:, None]
+    density = inside.double().sum() / (k * len(fake))
+    coverage = inside.any(dim=1).double().mean()
+    return density.item(), coverage.item()
+
+
+def nearest_neighbour_ratio(samples, train, test):
+    """A memorisation check: median_i d(s_i, train) / median_j d(t_j, train), where d(x, train)
+    is the Euclidean distance from x to its nearest training point.
+
+    Test points are fresh draws from the data distribution, unseen in training, so the ratio is
+    about 1 for a model that generalises, near 0 for one that copies its training set, and
+    above 1 for samples further from the data than new data is. It compares the same two sets of
+    distances as the data-copying test of Meehan, Chaudhuri & Dasgupta (2020), by their medians.
+    """
+    samples, train, test = _same_width(("samples", "train", "test"), samples, train, test)
+    to_samples = _distances(samples, train).min(dim=1).values.median()
+    to_test = _distances(test, train).min(dim=1).values.median()
+    if to_test == 0:
+        raise ValueError("test must be held-out data: at least half of its rows are also rows of train")
+    return (to_samples / to_test).item()

@@ -132,11 +132,11 @@ def test_digit_classifier_is_deterministic_accurate_and_leaves_the_global_rng():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="same dimension"):
+    with pytest.raises(ValueError, match="same width"):
         fid(np.zeros((5, 3)), np.zeros((5, 4)))
     with pytest.raises(ValueError, match="at least 2"):
         fid(np.zeros((1, 3)), np.zeros((5, 3)))
-    with pytest.raises(ValueError, match="same dimension"):
+    with pytest.raises(ValueError, match="same width"):
         kid(np.zeros((5, 3)), np.zeros((5, 4)))
     with pytest.raises(ValueError, match="probability distribution"):
         inception_score(torch.full((40, 4), 0.5), splits=2)

@@ -1,0 +1,91 @@
+"""Precision/recall, density/coverage and the memorisation check of lecture 10, on sets whose
+answers are known and against a brute-force implementation with scipy."""
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+
+from lecturekit.metrics import density_coverage, nearest_neighbour_ratio, precision_recall
+
+
+def uniform(rng, n, width=1.0):
+    """n points uniform on [0, width] x [0, 1]."""
+    return rng.uniform(size=(n, 2)) * [width, 1.0]
+
+
+def brute_force(real, fake, k):
+    """The four numbers by their definitions, one point at a time."""
+    d_rr, d_ff, d_rf = cdist(real, real), cdist(fake, fake), cdist(real, fake)
+    r_real = np.sort(d_rr, axis=1)[:, k]
+    r_fake = np.sort(d_ff, axis=1)[:, k]
+    precision = np.mean([any(d_rf[i, j] <= r_real[i] for i in range(len(real))) for j in range(len(fake))])
+    recall = np.mean([any(d_rf[i, j] <= r_fake[j] for j in range(len(fake))) for i in range(len(real))])
+    counts = [sum(d_rf[i, j] <= r_real[i] for i in range(len(real))) for j in range(len(fake))]
+    density = sum(counts) / (k * len(fake))
+    coverage = np.mean([any(d_rf[i, j] <= r_real[i] for j in range(len(fake))) for i in range(len(real))])
+    return precision, recall, density, coverage
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_the_four_numbers_match_a_brute_force_implementation(k):
+    rng = np.random.default_rng(k)
+    real, fake = rng.normal(size=(80, 5)), rng.normal(size=(60, 5)) * 1.3 + 0.4
+    ours = (*precision_recall(real, fake, k), *density_coverage(real, fake, k))
+    assert ours == pytest.approx(brute_force(real.astype(np.float32), fake.astype(np.float32), k), abs=1e-12)
+    assert 0 < ours[0] < 1 and 0 < ours[3] < 1   # precision and coverage are not at a trivial end
+
+
+def test_identical_sets_score_one():
+    real = uniform(np.random.default_rng(0), 500)
+    assert precision_recall(real, real) == (1.0, 1.0)
+    density, coverage = density_coverage(real, real)
+    assert coverage == 1.0
+    assert density == pytest.approx(1.2, abs=0.2)   # each point lies in its own ball and its k neighbours'
+
+
+def test_a_fake_set_on_half_the_support_has_full_precision_and_half_the_recall():
+    rng = np.random.default_rng(1)
+    real, fake = uniform(rng, 3000), uniform(rng, 3000, width=0.5)
+    precision, recall = precision_recall(real, fake)
+    density, coverage = density_coverage(real, fake)
+    assert precision > 0.97 and recall == pytest.approx(0.5, abs=0.05)
+    assert coverage == pytest.approx(0.5, abs=0.05) and density == pytest.approx(1.0, abs=0.15)
+
+
+def test_disjoint_sets_score_zero():
+    rng = np.random.default_rng(2)
+    real, fake = uniform(rng, 400), uniform(rng, 400) + 5.0
+    assert precision_recall(real, fake) == (0.0, 0.0)
+    assert density_coverage(real, fake) == (0.0, 0.0)
+
+
+def test_an_outlier_sample_inflates_recall_but_not_coverage():
+    """Naeem et al. (2020): a far-off sample gets a huge k-NN ball in the fake set, which recall counts."""
+    rng = np.random.default_rng(3)
+    real, fake = uniform(rng, 1000), uniform(rng, 1000, width=0.3)
+    fake_with_outlier = np.concatenate([fake, [[1.5, 0.5]]])   # its ball reaches back to the others, x = 0.3
+    assert precision_recall(real, fake_with_outlier)[1] > precision_recall(real, fake)[1] + 0.3
+    assert density_coverage(real, fake_with_outlier)[1] == density_coverage(real, fake)[1]
+
+
+def test_the_memorisation_check_flags_a_copy_and_not_a_fresh_draw():
+    rng = np.random.default_rng(4)
+    train, test, fresh = rng.normal(size=(1000, 8)), rng.normal(size=(500, 8)), rng.normal(size=(500, 8))
+    copy = train[rng.choice(1000, 500, replace=False)]
+    assert nearest_neighbour_ratio(copy, train, test) == 0.0
+    assert nearest_neighbour_ratio(fresh, train, test) == pytest.approx(1.0, abs=0.1)
+    assert nearest_neighbour_ratio(fresh + 2.0, train, test) > 1.5
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: precision_recall(np.zeros(10), np.zeros((10, 2))), "real must have shape"),
+    (lambda: precision_recall(np.zeros((10, 2)), np.zeros((10, 3))), "real and fake must have the same width"),
+    (lambda: precision_recall(np.zeros((10, 2)), np.zeros((3, 2)), k=3), r"k must be smaller than the number of rows of fake \(3\)"),
+    (lambda: density_coverage(np.zeros((5, 2)), np.zeros((10, 2)), k=5), r"rows of real \(5\)"),
+    (lambda: density_coverage(np.zeros((10, 2)), np.zeros((10, 2)), k=0), "k must be in"),
+    (lambda: nearest_neighbour_ratio(np.zeros((4, 2)), np.zeros((4, 3)), np.zeros((4, 2))), "samples and train"),
+    (lambda: nearest_neighbour_ratio(np.zeros((4, 2)), np.zeros((4, 2)), np.zeros((4, 3))), "samples and test"),
+    (lambda: nearest_neighbour_ratio(np.ones((4, 2)), np.zeros((4, 2)), np.zeros((4, 2))), "test must be held-out"),
+])
+def test_bad_input_is_refused_naming_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
