@@ -24,15 +24,20 @@ def machine():
             f"torch {torch.__version__}, Python {platform.python_version()}")
 
 
+def store(rows, json_path=RESULTS_JSON):
+    """Write each (key, value, ...) of `rows` to the JSON, keeping the other keys."""
+    figures = json.loads(Path(json_path).read_text()) if Path(json_path).exists() else {}
+    figures.update({key: round(float(value), 6) for key, value, *_ in rows})
+    Path(json_path).write_text(json.dumps(dict(sorted(figures.items())), indent=2) + "\n")
+
+
 def record(section, title, rows, notes="", json_path=RESULTS_JSON, md_path=RESULTS_MD):
     """Store `rows`, a list of (key, value, reference, comment), under `section`.
 
     `value` is a number, written to the JSON under `key`; `reference` and `comment` are
     text for the table (the published figure or target, and how it was measured).
     """
-    figures = json.loads(Path(json_path).read_text()) if Path(json_path).exists() else {}
-    figures.update({key: round(float(value), 6) for key, value, *_ in rows})
-    Path(json_path).write_text(json.dumps(dict(sorted(figures.items())), indent=2) + "\n")
+    store(rows, json_path)
 
     table = ["| figure | ours | reference or target | how measured |", "|---|---|---|---|"]
     table += [f"| `{key}` | {value:.4g} | {reference} | {comment} |" for key, value, reference, comment in rows]

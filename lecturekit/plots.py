@@ -225,6 +225,32 @@ def lines(series, title, xlabel, ylabel, ax=None, equal_aspect=False, logy=False
     return ax.figure
 
 
+def labelled_points(points, title, xlabel, ylabel, groups=None, logx=False, logy=False, ax=None):
+    """One named point per entry of `points` (label -> (x, y)), its label written beside it.
+
+    groups : optional mapping label -> group name; each group gets its own marker and a legend entry
+    (e.g. whether a model's likelihood is exact or a bound).
+    """
+    if ax is None:
+        ax = CourseFigure(figsize=(6, 4.2), layout="constrained").subplots()
+    groups = groups or {label: None for label in points}
+    for k, group in enumerate(dict.fromkeys(groups.values())):
+        members = [label for label in points if groups.get(label) == group]
+        xy = np.array([points[label] for label in members], dtype=float).reshape(-1, 2)
+        ax.scatter(xy[:, 0], xy[:, 1], marker="osD^v"[k % 5], s=40, label=group)
+        for label, (x, y) in zip(members, xy):
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize="small")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    if any(group is not None for group in groups.values()):
+        ax.legend(fontsize="small")
+    ax.margins(0.15)
+    return ax.figure
+
+
 def _image_panel(fig, ax, image, title, label):
     shown = ax.imshow(_numpy(image).reshape(IMAGE_SHAPE), cmap="gray_r", vmin=0, vmax=1)
     fig.colorbar(shown, ax=ax, label=label, fraction=0.046)

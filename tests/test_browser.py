@@ -176,6 +176,15 @@ def wait_for_new_image(page, image, before, timeout_s=60):
     return None
 
 
+def shut_down_kernels(url, token):
+    """Stop every kernel of the server, so that one notebook's kernel does not share the CPU with the next."""
+    with urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=10) as response:
+        kernels = json.load(response)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
 @pytest.mark.parametrize("notebook", WIDGET_NOTEBOOKS)
 def test_widgets_render_and_respond_in_jupyterlab(browser, lab, notebook):
     url, token = lab
@@ -214,3 +223,4 @@ def test_widgets_render_and_respond_in_jupyterlab(browser, lab, notebook):
             (SCREENSHOTS / f"{notebook}.widget{k}.png").write_bytes(after)
     finally:
         page.close()
+        shut_down_kernels(url, token)

@@ -230,3 +230,16 @@ def test_receptive_fields_colour_each_earlier_pixel_by_whether_it_is_read():
     assert kinds[10] == 3 and kinds[2] == kinds[9] == 2 and (kinds[[0, 1, 3, 8]] == 1).all() and (kinds[11:] == 0).all()
     assert fig.axes[0].get_title().endswith("reads 2 of 10 earlier")
     assert fig.axes[1].get_title().endswith("reads 10 of 10 earlier")
+
+
+def test_labelled_points_name_every_point_and_give_each_group_a_marker():
+    points = {"GAN": (1.0, 5.0), "VAE": (90.0, 3.0), "noise": (181.0, 40.0)}
+    fig = plots.labelled_points(points, "NLL against FID", "test NLL", "FID",
+                                groups={"GAN": "none", "VAE": "bound", "noise": "exact"}, logy=True)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["GAN", "VAE", "noise"]
+    assert [collection.get_offsets().tolist() for collection in ax.collections] == [[[1.0, 5.0]], [[90.0, 3.0]],
+                                                                                   [[181.0, 40.0]]]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["none", "bound", "exact"]
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), ax.get_yscale()) == ("NLL against FID", "test NLL",
+                                                                                   "FID", "log")

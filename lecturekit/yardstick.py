@@ -1,0 +1,219 @@
+r"""Every family of the course on one yardstick (lecture 10).
+
+Each lecture scored its models its own way. Here every family is trained on the same training
+digits and scored by the same function, `score`, on the same columns:
+
+* the test NLL in nats per image, on the 17 pixel levels, and its kind: **exact** (naive Bayes,
+  autoregressive models, uniform noise), an upper **bound** (the VAE's importance-weighted bound,
+  the diffusion model's -ELBO) or **none** (GANs and flows, whose likelihood of discrete images we
+  do not compute);
+* FID and KID of n samples against the training digits, and the Inception Score, all in the
+  features and predictions of lecture 07's digit classifier;
+* precision and recall (Kynkaanniemi et al., 2019), density and coverage (Naeem et al., 2020) in
+  the same features;
+* the memorisation ratio: distances of samples to their nearest training digit, over those of the
+  unseen test digits (`metrics.nearest_neighbour_ratio`), in pixel space;
+* training seconds, seconds to draw 1000 samples, and the number of parameters.
+
+A `Contender` is a trained model reduced to what the yardstick needs. Samples are images in
+[0, 1] on the 17 levels k / 16, as the data is: continuous samples (GAN, diffusion, flow) are
+rounded to the nearest level, so that no family is told apart by its pixel format alone.
+"""
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+
+from ._checks import check_choice, check_int
+from .autoregressive import CausalConvolution, nll_loss
+from .data import DIGIT_MAX, to_counts
+from .diffusion import Denoiser, NoiseSchedule, ancestral_sample, ddpm_nelbo, ode_sample, train_denoiser
+from .gan import Discriminator, Generator, train_gan
+from .metrics import density_coverage, evaluate_samples, nearest_neighbour_ratio, precision_recall
+from .naive_bayes import NaiveBayes
+from .train import fit
+from .vae import VAE, iwae_log_likelihood, sample_prior, vae_loss
+
+NLL_KINDS = ("exact", "bound", "none")
+BUDGETS = {  # training length per family: "quick" for the notebook (seconds), "full" for the benchmark
+    "quick": dict(vae_epochs=40, gan_steps=600, ar_epochs=3, diffusion_steps=600, iwae_k=100),
+    "full": dict(vae_epochs=150, gan_steps=3000, ar_epochs=10, diffusion_steps=3000, iwae_k=1000),
+}
+SCHEDULE_STEPS = 100  # the diffusion model's T
+
+
+@dataclass
+class Contender:
+    """A trained model as the yardstick sees it.
+
+    sample(n, generator) : n images, shape (n, 64), values k / 16
+    nll(x)               : -log p(x) per image in nats (exact or an upper bound), or None
+    """
+    name: str
+    sample: Callable
+    nll: Optional[Callable]
+    nll_kind: str
+    parameters: int
+    train_seconds: float = 0.0
+
+    def __post_init__(self):
+        check_choice("nll_kind", self.nll_kind, NLL_KINDS)
+        if (self.nll is None) != (self.nll_kind == "none"):
+            raise ValueError(f"{self.name}: nll must be given exactly when nll_kind is not 'none'")
+
+
+def to_levels(images):
+    """Round images in [0, 1] to the nearest of the 17 levels k / 16."""
+    return torch.round(images.clamp(0, 1) * DIGIT_MAX) / DIGIT_MAX
+
+
+def count_parameters(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def _timed(train):
+    start = time.perf_counter()
+    model = train()
+    return model, time.perf_counter() - start
+
+
+def naive_bayes(x, y, budget):
+    """Lecture 00: a class, then every pixel independently given the class; exact NLL by summing over classes."""
+    model, seconds = _timed(lambda: NaiveBayes().fit(x, y))
+
+    def sample(n, generator=None):
+        digits = torch.multinomial(model.log_prior.exp(), n, replacement=True, generator=generator)
+        return torch.cat([model.sample(int(d), 1, generator=generator) for d in digits])
+
+    return Contender("naive Bayes", sample, lambda x: -model.log_prob(x), "exact",
+                     model.log_pixel.numel() + model.log_prior.numel(), seconds)
+
+
+def vae(x, y, budget):
+    """Lecture 03: a VAE with a 16-dimensional latent; the NLL is bounded by IWAE."""
+    model = VAE(latent_dim=16)
+    _, seconds = _timed(lambda: fit(model, vae_loss, x, epochs=budget["vae_epochs"], lr=1e-3,
+                                    schedule="cosine", progress=False))
+    model.eval()
+    return Contender("VAE", lambda n, generator=None: sample_prior(model, n, generator=generator),
+                     lambda x: -iwae_log_likelihood(model, x, k=budget["iwae_k"]), "bound",
+                     count_parameters(model), seconds)
+
+
+def gan(x, y, budget):
+    """Lectures 05 and 07: the non-saturating GAN of lecture 07; no likelihood."""
+    network = Generator(latent_dim=16, out_dim=64, hidden=256, layers=1, output="sigmoid")
+    critic = Discriminator(in_dim=64, hidden=256, layers=1)
+    _, seconds = _timed(lambda: train_gan(network, critic, x, loss="non_saturating", steps=budget["gan_steps"],
+                                          batch_size=64, progress=False))
+    network.eval()
+
+    @torch.no_grad()
+    def sample(n, generator=None):
+        return to_levels(network.sample(n, generator=generator))
+
+    return Contender("GAN", sample, None, "none", count_parameters(network), seconds)
+
+
+def autoregressive(x, y, budget):
+    """Lecture 08: a dilated causal convolution over the 64 pixels; exact NLL."""
+    model = CausalConvolution(channels=64, dilations=(1, 2, 4, 8, 16, 32))
+    _, seconds = _timed(lambda: fit(model, nll_loss, to_counts(x), epochs=budget["ar_epochs"], batch_size=32,
+                                    optimizer=torch.optim.AdamW(model.parameters(), lr=5e-3), schedule="cosine",
+                                    progress=False))
+    model.eval()
+
+    @torch.no_grad()
+    def nll(x):
+        return -model.log_prob(to_counts(x))
+
+    return Contender("autoregressive", lambda n, generator=None: model.sample(n, generator=generator) / DIGIT_MAX,
+                     nll, "exact", count_parameters(model), seconds)
+
+
+def diffusion(x, y, budget, objective="ddpm"):
+    """Lecture 09: a denoiser on digits scaled to [-1, 1]. DDPM: ancestral sampling, the -ELBO bounds
+    the NLL; flow matching ("flow"): 50 midpoint steps of the ODE, no likelihood."""
+    check_choice("objective", objective, ("ddpm", "flow"))
+    schedule = NoiseSchedule.cosine(SCHEDULE_STEPS)
+    model = Denoiser(n_features=64, hidden=256, layers=3, fourier_features=0)
+    _, seconds = _timed(lambda: train_denoiser(model, objective, 2 * x - 1, schedule, steps=budget["diffusion_steps"],
+                                               batch_size=128))
+    model.eval()
+
+    @torch.no_grad()
+    def sample(n, generator=None):
+        if objective == "ddpm":
+            x = ancestral_sample(model, schedule, n, generator=generator, clip_x0=(-1, 1))
+        else:
+            x = ode_sample(model, n, steps=50, method="midpoint", generator=generator)
+        return to_levels((x + 1) / 2)
+
+    @torch.no_grad()
+    def nll(x):
+        return ddpm_nelbo(model, schedule, 2 * x - 1, bin_width=2 / DIGIT_MAX)
+
+    name = "DDPM" if objective == "ddpm" else "flow matching"
+    return Contender(name, sample, nll if objective == "ddpm" else None, "bound" if objective == "ddpm" else "none",
+                     count_parameters(model), seconds)
+
+
+def flow_matching(x, y, budget):
+    return diffusion(x, y, budget, objective="flow")
+
+
+FAMILIES = {"naive Bayes": naive_bayes, "VAE": vae, "GAN": gan, "autoregressive": autoregressive,
+            "DDPM": diffusion, "flow matching": flow_matching}
+
+
+def references(x_train, x_test):
+    """The rows every table needs: a copy of the training digits, the unseen test digits, and
+    uniform noise over the 17 levels (whose exact NLL is 64 ln 17 nats)."""
+
+    def draw_from(images):
+        def sample(n, generator=None):
+            if n > len(images):
+                raise ValueError(f"n must be at most {len(images)} for this reference; got {n}")
+            return images[torch.randperm(len(images), generator=generator)[:n]]
+        return sample
+
+    def noise(n, generator=None):
+        return torch.randint(0, DIGIT_MAX + 1, (n, x_train.shape[1]), generator=generator) / DIGIT_MAX
+
+    uniform_nll = x_train.shape[1] * math.log(DIGIT_MAX + 1)
+    return [Contender("training digits (a copy)", draw_from(x_train), None, "none", 0),
+            Contender("test digits", draw_from(x_test), None, "none", 0),
+            Contender("uniform noise", noise, lambda x: torch.full((len(x),), uniform_nll), "exact", 0)]
+
+
+def train_all(x_train, y_train, budget="full", families=None):
+    """Train every family in `families` (default: all) on the same digits; a list of Contenders."""
+    check_choice("budget", budget, tuple(BUDGETS))
+    names = list(FAMILIES) if families is None else [check_choice("family", f, tuple(FAMILIES)) for f in families]
+    return [FAMILIES[name](x_train, y_train, BUDGETS[budget]) for name in names]
+
+
+def score(contender, x_train, x_test, classifier, n=450, generator=None, time_samples=1000):
+    """Every column of the yardstick for one contender; a dict of floats (NaN where a column does not apply).
+
+    FID, KID, IS, precision/recall and density/coverage compare n samples with the training digits in
+    the classifier's features; the memorisation ratio uses pixel space. `sample_seconds` is the wall
+    time to draw `time_samples` samples (NaN for the reference rows, which draw nothing).
+    """
+    n = check_int("n", n, low=20)
+    samples = contender.sample(n, generator=generator)
+    real_features, fake_features = classifier.features(x_train), classifier.features(samples)
+    row = evaluate_samples(samples, x_train, classifier)
+    row["precision"], row["recall"] = precision_recall(real_features, fake_features, k=3)
+    row["density"], row["coverage"] = density_coverage(real_features, fake_features, k=5)
+    row["memorisation"] = nearest_neighbour_ratio(samples, x_train, x_test)
+    row["test_nll"] = float("nan") if contender.nll is None else contender.nll(x_test).mean().item()
+    row["train_seconds"], row["parameters"] = contender.train_seconds, float(contender.parameters)
+    row["sample_seconds"] = float("nan")
+    if contender.parameters:
+        start = time.perf_counter()
+        contender.sample(time_samples, generator=generator)
+        row["sample_seconds"] = time.perf_counter() - start
+    return row

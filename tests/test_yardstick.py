@@ -1,0 +1,93 @@
+import math
+
+import pytest
+import torch
+
+from lecturekit import seed_everything
+from lecturekit.data import DIGIT_MAX, load_digits
+from lecturekit.metrics import train_digit_classifier
+from lecturekit.naive_bayes import NaiveBayes
+from lecturekit.yardstick import FAMILIES, Contender, references, score, to_levels, train_all
+
+TINY = dict(vae_epochs=1, gan_steps=5, ar_epochs=1, diffusion_steps=5, iwae_k=4)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x_train, y_train = load_digits("train")
+    x_test, _ = load_digits("test")
+    return x_train, y_train, x_test
+
+
+@pytest.fixture(scope="module")
+def classifier(digits):
+    x_train, y_train, _ = digits
+    return train_digit_classifier(x_train, y_train, epochs=3)
+
+
+def on_the_levels(images):
+    return torch.equal(images * DIGIT_MAX, torch.round(images * DIGIT_MAX)) and images.min() >= 0 and images.max() <= 1
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_every_family_trains_samples_on_the_17_levels_and_scores_its_kind_of_nll(digits, family):
+    x_train, y_train, x_test = digits
+    seed_everything(0)
+    contender = FAMILIES[family](x_train[:256], y_train[:256], TINY)
+    samples = contender.sample(30, generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (30, 64) and on_the_levels(samples)
+    assert contender.parameters > 0 and contender.train_seconds > 0
+    expected_kind = {"naive Bayes": "exact", "autoregressive": "exact", "VAE": "bound", "DDPM": "bound"}
+    assert contender.nll_kind == expected_kind.get(family, "none")
+    if contender.nll is not None:
+        nll = contender.nll(x_test[:10])
+        assert nll.shape == (10,) and torch.isfinite(nll).all() and (nll > 0).all()
+
+
+def test_naive_bayes_nll_is_its_exact_log_likelihood(digits):
+    x_train, y_train, x_test = digits
+    contender = FAMILIES["naive Bayes"](x_train, y_train, TINY)
+    reference = NaiveBayes().fit(x_train, y_train)
+    torch.testing.assert_close(contender.nll(x_test), -reference.log_prob(x_test))
+
+
+def test_references_the_copy_is_flagged_the_test_digits_are_the_unit_and_noise_has_nll_64_ln_17(digits, classifier):
+    x_train, _, x_test = digits
+    copy, test, noise = references(x_train, x_test)
+    generator = torch.Generator().manual_seed(0)
+    rows = {c.name: score(c, x_train, x_test, classifier, n=200, generator=generator) for c in (copy, test, noise)}
+    assert rows[copy.name]["memorisation"] == 0.0 and rows[copy.name]["precision"] == 1.0
+    assert rows[test.name]["memorisation"] == pytest.approx(1.0, abs=0.3)
+    assert rows[noise.name]["test_nll"] == pytest.approx(64 * math.log(17))
+    assert rows[noise.name]["fid"] > 10 * rows[test.name]["fid"]
+    assert rows[noise.name]["precision"] < 0.1
+    assert all(math.isnan(row["sample_seconds"]) for row in rows.values())
+    assert math.isnan(rows[copy.name]["test_nll"])
+    with pytest.raises(ValueError, match="n must be at most 450"):
+        test.sample(451)
+
+
+def test_score_gives_every_column(digits, classifier):
+    x_train, y_train, x_test = digits
+    contender = FAMILIES["naive Bayes"](x_train, y_train, TINY)
+    row = score(contender, x_train, x_test, classifier, n=100, generator=torch.Generator().manual_seed(0),
+                time_samples=100)
+    assert set(row) == {"fid", "kid", "inception_score", "precision", "recall", "density", "coverage", "memorisation",
+                        "test_nll", "train_seconds", "parameters", "sample_seconds"}
+    assert all(math.isfinite(value) for value in row.values())
+    assert row["parameters"] == 10 * 64 * 17 + 10
+
+
+def test_to_levels_rounds_and_clamps():
+    assert torch.equal(to_levels(torch.tensor([-0.2, 0.03, 0.97, 1.4])), torch.tensor([0.0, 0.0, 1.0, 1.0]))
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="nll_kind must be one of"):
+        Contender("x", lambda n, generator=None: None, None, "approximate", 0)
+    with pytest.raises(ValueError, match="nll must be given exactly when"):
+        Contender("x", lambda n, generator=None: None, None, "exact", 0)
+    with pytest.raises(ValueError, match="budget must be one of"):
+        train_all(torch.zeros(4, 64), torch.zeros(4), budget="huge")
+    with pytest.raises(ValueError, match="family must be one of"):
+        train_all(torch.zeros(4, 64), torch.zeros(4), families=["PixelCNN"])
