@@ -121,6 +121,42 @@ def test_the_frechet_reference_agrees_with_lecturekit():
     assert CHECKERS["07"]._reference_distance(*args) == pytest.approx(frechet_distance(*args), rel=1e-6)
 
 
+def test_the_08_references_agree_with_lecturekit():
+    from lecturekit.autoregressive import MADE, autoregressive_mask
+
+    check_08 = CHECKERS["08"]
+    model = MADE(dim=5, levels=4, hidden=(7,))
+    _, x = check_08._batch()
+    torch.testing.assert_close(check_08._reference_nll(model.logits(x), x), -model.log_prob(x))
+    degrees = check_08._degrees(6, 9, seed=0)
+    hidden_mask, output_mask = check_08._reference_masks(degrees, 6)
+    torch.testing.assert_close(hidden_mask, autoregressive_mask(degrees, torch.arange(1, 7), strict=False))
+    torch.testing.assert_close(output_mask, autoregressive_mask(torch.arange(1, 7), degrees, strict=True))
+
+
+def test_the_09_references_agree_with_lecturekit():
+    from lecturekit.diffusion import NoiseSchedule, flow_matching_loss, q_sample
+
+    check_09 = CHECKERS["09"]
+    betas, x0, t, eps = check_09._draws(NoiseSchedule.cosine(50).betas[1:], [50, 1, 25, 7, 40], d=3)
+    expected = q_sample(NoiseSchedule(betas), x0, t, eps).double()  # lecturekit rounds x0 to float32
+    torch.testing.assert_close(check_09._reference_q_sample(betas, x0, t, eps), expected, rtol=1e-5, atol=1e-6)
+    v, _, x1, _ = check_09._flow_batch(4, 3)
+    generator = torch.Generator().manual_seed(0)  # draws x0 and t as flow_matching_loss does
+    noise, times = torch.randn(x1.shape, generator=generator).to(x1), torch.rand(4, generator=generator).to(x1)
+    expected = flow_matching_loss(v, x1, generator=torch.Generator().manual_seed(0))
+    assert check_09._reference_flow_loss(v, noise, x1, times) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_the_10_references_agree_with_lecturekit():
+    from lecturekit.metrics import density_coverage, precision_recall
+
+    check_10 = CHECKERS["10"]
+    real, fake, k = check_10._sets(30, 20, d=3, k=5, spread=2.0, seed=1)
+    assert check_10._reference_precision(real, fake, k) == pytest.approx(precision_recall(real, fake, k)[0])
+    assert check_10._reference_density_coverage(real, fake, k) == pytest.approx(density_coverage(real, fake, k))
+
+
 def test_strip_solutions_keeps_the_indentation():
     source = f"def f(x):\n    {BEGIN}\n    y = x + 1\n    return y\n    {END}\n\nprint(1)"
     assert strip_solutions(source) == f"def f(x):\n    {STUB}\n\nprint(1)"
