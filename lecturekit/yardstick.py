@@ -13,7 +13,7 @@ digits and scored by the same function, `score`, on the same columns:
   the same features;
 * the memorisation ratio: distances of samples to their nearest training digit, over those of the
   unseen test digits (`metrics.nearest_neighbour_ratio`), in pixel space;
-* training seconds, seconds to draw 1000 samples, and the number of parameters.
+* training seconds, seconds per 1000 samples drawn, and the number of parameters.
 
 A `Contender` is a trained model reduced to what the yardstick needs. Samples are images in
 [0, 1] on the 17 levels k / 16, as the data is: continuous samples (GAN, diffusion, flow) are
@@ -38,10 +38,16 @@ from .vae import VAE, iwae_log_likelihood, sample_prior, vae_loss
 
 NLL_KINDS = ("exact", "bound", "none")
 BUDGETS = {  # training length per family: "quick" for the notebook (seconds), "full" for the benchmark
-    "quick": dict(vae_epochs=40, gan_steps=600, ar_epochs=3, diffusion_steps=600, iwae_k=100),
-    "full": dict(vae_epochs=150, gan_steps=3000, ar_epochs=10, diffusion_steps=3000, iwae_k=1000),
+    "quick": dict(vae_epochs=40, gan_steps=600, ar_channels=32, ar_epochs=3, diffusion_steps=600, iwae_k=100),
+    "full": dict(vae_epochs=150, gan_steps=3000, ar_channels=64, ar_epochs=10, diffusion_steps=3000, iwae_k=1000),
 }
 SCHEDULE_STEPS = 100  # the diffusion model's T
+COLUMNS = {  # column of `score`: (heading, number format)
+    "test_nll": ("NLL", ".1f"), "fid": ("FID", ".2f"), "kid": ("KID", ".2f"), "inception_score": ("IS", ".2f"),
+    "precision": ("prec.", ".2f"), "recall": ("recall", ".2f"), "density": ("dens.", ".2f"),
+    "coverage": ("cover.", ".2f"), "memorisation": ("memo.", ".2f"), "train_seconds": ("train s", ".1f"),
+    "sample_seconds": ("s/1000", ".3f"), "parameters": ("params", ".0f"),
+}
 
 
 @dataclass
@@ -85,7 +91,10 @@ def naive_bayes(x, y, budget):
 
     def sample(n, generator=None):
         digits = torch.multinomial(model.log_prior.exp(), n, replacement=True, generator=generator)
-        return torch.cat([model.sample(int(d), 1, generator=generator) for d in digits])
+        images = torch.empty(n, model.hparams["n_features"])
+        for digit in digits.unique():
+            images[digits == digit] = model.sample(int(digit), int((digits == digit).sum()), generator=generator)
+        return images
 
     return Contender("naive Bayes", sample, lambda x: -model.log_prob(x), "exact",
                      model.log_pixel.numel() + model.log_prior.numel(), seconds)
@@ -119,7 +128,7 @@ def gan(x, y, budget):
 
 def autoregressive(x, y, budget):
     """Lecture 08: a dilated causal convolution over the 64 pixels; exact NLL."""
-    model = CausalConvolution(channels=64, dilations=(1, 2, 4, 8, 16, 32))
+    model = CausalConvolution(channels=budget["ar_channels"], dilations=(1, 2, 4, 8, 16, 32))
     _, seconds = _timed(lambda: fit(model, nll_loss, to_counts(x), epochs=budget["ar_epochs"], batch_size=32,
                                     optimizer=torch.optim.AdamW(model.parameters(), lr=5e-3), schedule="cosine",
                                     progress=False))
@@ -195,15 +204,22 @@ def train_all(x_train, y_train, budget="full", families=None):
     return [FAMILIES[name](x_train, y_train, BUDGETS[budget]) for name in names]
 
 
-def score(contender, x_train, x_test, classifier, n=450, generator=None, time_samples=1000):
+def score(contender, x_train, x_test, classifier, n=450, generator=None, time_samples=None):
     """Every column of the yardstick for one contender; a dict of floats (NaN where a column does not apply).
 
     FID, KID, IS, precision/recall and density/coverage compare n samples with the training digits in
     the classifier's features; the memorisation ratio uses pixel space. `sample_seconds` is the wall
-    time to draw `time_samples` samples (NaN for the reference rows, which draw nothing).
+    time per 1000 samples: of a separate draw of `time_samples` samples, or else of the draw of the n
+    scored samples, scaled by 1000 / n (NaN for the reference rows, which compute nothing).
     """
     n = check_int("n", n, low=20)
+    start = time.perf_counter()
     samples = contender.sample(n, generator=generator)
+    seconds, drawn = time.perf_counter() - start, n
+    if time_samples is not None and contender.parameters:
+        start = time.perf_counter()
+        contender.sample(check_int("time_samples", time_samples, low=1), generator=generator)
+        seconds, drawn = time.perf_counter() - start, time_samples
     real_features, fake_features = classifier.features(x_train), classifier.features(samples)
     row = evaluate_samples(samples, x_train, classifier)
     row["precision"], row["recall"] = precision_recall(real_features, fake_features, k=3)
@@ -211,9 +227,18 @@ def score(contender, x_train, x_test, classifier, n=450, generator=None, time_sa
     row["memorisation"] = nearest_neighbour_ratio(samples, x_train, x_test)
     row["test_nll"] = float("nan") if contender.nll is None else contender.nll(x_test).mean().item()
     row["train_seconds"], row["parameters"] = contender.train_seconds, float(contender.parameters)
-    row["sample_seconds"] = float("nan")
-    if contender.parameters:
-        start = time.perf_counter()
-        contender.sample(time_samples, generator=generator)
-        row["sample_seconds"] = time.perf_counter() - start
+    row["sample_seconds"] = 1000 * seconds / drawn if contender.parameters else float("nan")
     return row
+
+
+def text_table(rows, kinds=None):
+    """`rows` (name -> a dict of `score`) as a fixed-width text table; blank where a value is NaN.
+    kinds : optional name -> NLL kind, written beside the NLL ("exact" or "bound")."""
+    width = max(len(name) for name in rows) + 2
+    lines = [" " * width + "".join(f"{heading:>9}" for heading, _ in COLUMNS.values())]
+    for name, row in rows.items():
+        cells = ["" if math.isnan(row[column]) else f"{row[column]:{fmt}}" for column, (_, fmt) in COLUMNS.items()]
+        if kinds and kinds.get(name) in ("exact", "bound") and cells[0]:
+            cells[0] += kinds[name][0]
+        lines.append(f"{name:<{width}}" + "".join(f"{cell:>9}" for cell in cells))
+    return "\n".join(lines)

@@ -7,9 +7,9 @@ from lecturekit import seed_everything
 from lecturekit.data import DIGIT_MAX, load_digits
 from lecturekit.metrics import train_digit_classifier
 from lecturekit.naive_bayes import NaiveBayes
-from lecturekit.yardstick import FAMILIES, Contender, references, score, to_levels, train_all
+from lecturekit.yardstick import FAMILIES, Contender, references, score, text_table, to_levels, train_all
 
-TINY = dict(vae_epochs=1, gan_steps=5, ar_epochs=1, diffusion_steps=5, iwae_k=4)
+TINY = dict(vae_epochs=1, gan_steps=5, ar_channels=8, ar_epochs=1, diffusion_steps=5, iwae_k=4)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_score_gives_every_column(digits, classifier):
     x_train, y_train, x_test = digits
     contender = FAMILIES["naive Bayes"](x_train, y_train, TINY)
     row = score(contender, x_train, x_test, classifier, n=100, generator=torch.Generator().manual_seed(0),
-                time_samples=100)
+                time_samples=50)
     assert set(row) == {"fid", "kid", "inception_score", "precision", "recall", "density", "coverage", "memorisation",
                         "test_nll", "train_seconds", "parameters", "sample_seconds"}
     assert all(math.isfinite(value) for value in row.values())
@@ -91,3 +91,13 @@ def test_bad_input_is_refused():
         train_all(torch.zeros(4, 64), torch.zeros(4), budget="huge")
     with pytest.raises(ValueError, match="family must be one of"):
         train_all(torch.zeros(4, 64), torch.zeros(4), families=["PixelCNN"])
+
+
+def test_text_table_marks_the_kind_of_nll_and_leaves_missing_values_blank():
+    columns = {"fid": 1.234, "kid": 0.5, "inception_score": 3.0, "precision": 0.9, "recall": 0.8, "density": 1.0,
+               "coverage": 0.7, "memorisation": 1.1, "train_seconds": 2.0, "sample_seconds": 0.01, "parameters": 10.0}
+    table = text_table({"exact model": {**columns, "test_nll": 90.04}, "GAN": {**columns, "test_nll": math.nan}},
+                       kinds={"exact model": "exact", "GAN": "none"})
+    header, exact, gan = table.splitlines()
+    assert header.split()[:2] == ["NLL", "FID"]
+    assert exact.split()[2:4] == ["90.0e", "1.23"] and gan.split()[1] == "1.23"
