@@ -5,7 +5,7 @@ is written on the critic's raw score f(x) (a logit for the classic GAN, D(x) = s
 The game is min over G, max over D; it is played by alternating updates, n_critic steps
 of D for every step of G (Goodfellow et al., 2014).
 
-Extension beyond the slides: `pack` > 1 lets the discriminator judge `pack` samples at once
+Beyond the original GAN: `pack` > 1 lets the discriminator judge `pack` samples at once
 (PacGAN, Lin et al., 2018), which penalises a generator that repeats itself (mode collapse).
 """
 import math

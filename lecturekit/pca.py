@@ -1,6 +1,6 @@
 r"""PCA, and the linear autoencoder that finds the same subspace by gradient descent.
 
-In the slides' notation the centred data are the rows of F = (x_1, ..., x_l)^T, and PCA
+In matrix notation the centred data are the rows of F = (x_1, ..., x_l)^T, and PCA
 looks for k orthonormal directions U (d x k, U^T U = I) that minimise
 
     sum_i || U U^T x_i - x_i ||^2  =  || F - G U^T ||^2,     with the code G = F U.

@@ -333,8 +333,9 @@ def code_map(codes, labels, labelled_codes=None, title="Codes of test digits", l
 
 
 def gan_snapshots(snapshots, real, title="Generated samples during training", limits=(-3, 3), ncols=4):
-    """One scatter panel per (step, samples) snapshot, `ncols` panels to a row: generated samples
-    in red, the real data in black on top, and one legend for the figure."""
+    """One scatter panel per (step, samples) snapshot, `ncols` panels to a row: the real data in
+    black, the generated samples in red on top of it (so samples that sit on the data stay visible),
+    and one legend for the figure."""
     ncols = min(check_int("ncols", ncols, low=1), len(snapshots))
     nrows = -(-len(snapshots) // ncols)
     fig = CourseFigure(figsize=(2.8 * ncols, 2.9 * nrows + 0.4), layout="constrained")
@@ -342,8 +343,8 @@ def gan_snapshots(snapshots, real, title="Generated samples during training", li
     real = _numpy(real)
     for k, (ax, (step, samples)) in enumerate(zip(axes, snapshots)):
         pts = _numpy(samples)
-        ax.scatter(pts[:, 0], pts[:, 1], s=3, color="C3", alpha=0.5, label="generated G(z)")
-        ax.scatter(real[:, 0], real[:, 1], s=3, color="black", label="real data")
+        ax.scatter(real[:, 0], real[:, 1], s=3, color="black", label="real data", zorder=1)
+        ax.scatter(pts[:, 0], pts[:, 1], s=3, color="C3", alpha=0.5, label="generated G(z)", zorder=2)
         ax.set(title=f"step {step}", xlabel="$x_1$", ylabel="$x_2$" if k % ncols == 0 else None,
                xlim=limits, ylim=limits, aspect="equal")
     for ax in axes[len(snapshots):]:

@@ -128,7 +128,9 @@ def test_gan_figures():
     assert [ax.get_title() for ax in fig.axes] == ["step 1", "step 10"]
     fig = plots.gan_snapshots([(k, torch.randn(50, 2)) for k in range(7)], real, ncols=4)
     assert len(fig.axes) == 7 and {ax.get_subplotspec().rowspan.start for ax in fig.axes} == {0, 1}
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["generated G(z)", "real data"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["real data", "generated G(z)"]
+    real_dots, generated_dots = fig.axes[0].collections
+    assert generated_dots.get_zorder() > real_dots.get_zorder()   # samples on the modes stay visible
     fig = plots.gan_state(Generator(hidden=4), Discriminator(hidden=4, pack=2), real,
                           {"d_loss": [1.0, 0.9], "g_loss": [0.7, 0.8]})
     titled_and_labelled(fig, 2)
