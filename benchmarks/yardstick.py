@@ -25,15 +25,10 @@ import torch
 from lecturekit import seed_everything
 from lecturekit.data import load_digits
 from lecturekit.metrics import train_digit_classifier
-from lecturekit.yardstick import COLUMNS, references, score, train_all
+from lecturekit.yardstick import COLUMNS, RESULT_KEYS, references, score, train_all
 from report import record, store
 
 SEEDS = tuple(range(10, 15))
-KEYS = {"naive Bayes": "naive_bayes", "VAE": "vae", "GAN": "gan", "autoregressive": "autoregressive",
-        "DDPM": "ddpm", "flow matching": "flow_matching", "training digits (a copy)": "training_copy",
-        "test digits": "test_digits", "uniform noise": "uniform_noise"}
-
-
 def run_seed(seed, x_train, y_train, x_test, classifier, budget):
     seed_everything(seed)
     contenders = train_all(x_train, y_train, budget) + references(x_train, x_test)
@@ -91,7 +86,7 @@ def main():
     rows = []
     for model, columns in summary.items():
         for column, (mean, low, high) in columns.items():
-            key = f"yardstick.{KEYS[model]}.{column}"
+            key = f"yardstick.{RESULT_KEYS[model]}.{column}"
             rows += [(key, mean, "", ""), (f"{key}.min", low, "", ""), (f"{key}.max", high, "", "")]
     rows.append(("yardstick.seconds", time.perf_counter() - start, "<= 1800 (target)", "the whole benchmark"))
     paths = {}

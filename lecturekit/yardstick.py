@@ -31,7 +31,7 @@ from .autoregressive import CausalConvolution, nll_loss
 from .data import DIGIT_MAX, to_counts
 from .diffusion import Denoiser, NoiseSchedule, ancestral_sample, ddpm_nelbo, ode_sample, train_denoiser
 from .gan import Discriminator, Generator, train_gan
-from .metrics import density_coverage, evaluate_samples, nearest_neighbour_ratio, precision_recall
+from .metrics import density_coverage, fid, inception_score, kid, nearest_neighbour_ratio, precision_recall
 from .naive_bayes import NaiveBayes
 from .train import fit
 from .vae import VAE, iwae_log_likelihood, sample_prior, vae_loss
@@ -170,27 +170,31 @@ def flow_matching(x, y, budget):
     return diffusion(x, y, budget, objective="flow")
 
 
+RESULT_KEYS = {"naive Bayes": "naive_bayes", "VAE": "vae", "GAN": "gan", "autoregressive": "autoregressive",
+               "DDPM": "ddpm", "flow matching": "flow_matching", "training digits (a copy)": "training_copy",
+               "test digits": "test_digits", "uniform noise": "uniform_noise"}  # <model> in yardstick.<model>.<column>
 FAMILIES = {"naive Bayes": naive_bayes, "VAE": vae, "GAN": gan, "autoregressive": autoregressive,
             "DDPM": diffusion, "flow matching": flow_matching}
+
+
+def drawing_from(images, name):
+    """A "model" that draws n of the given images without replacement (a copy, or a built failure)."""
+    def sample(n, generator=None):
+        if n > len(images):
+            raise ValueError(f"n must be at most {len(images)} for {name}; got {n}")
+        return images[torch.randperm(len(images), generator=generator)[:n]]
+    return Contender(name, sample, None, "none", 0)
 
 
 def references(x_train, x_test):
     """The rows every table needs: a copy of the training digits, the unseen test digits, and
     uniform noise over the 17 levels (whose exact NLL is 64 ln 17 nats)."""
 
-    def draw_from(images):
-        def sample(n, generator=None):
-            if n > len(images):
-                raise ValueError(f"n must be at most {len(images)} for this reference; got {n}")
-            return images[torch.randperm(len(images), generator=generator)[:n]]
-        return sample
-
     def noise(n, generator=None):
         return torch.randint(0, DIGIT_MAX + 1, (n, x_train.shape[1]), generator=generator) / DIGIT_MAX
 
     uniform_nll = x_train.shape[1] * math.log(DIGIT_MAX + 1)
-    return [Contender("training digits (a copy)", draw_from(x_train), None, "none", 0),
-            Contender("test digits", draw_from(x_test), None, "none", 0),
+    return [drawing_from(x_train, "training digits (a copy)"), drawing_from(x_test, "test digits"),
             Contender("uniform noise", noise, lambda x: torch.full((len(x),), uniform_nll), "exact", 0)]
 
 
@@ -218,7 +222,8 @@ def score(contender, x_train, x_test, classifier, n=450, generator=None, time_sa
         contender.sample(check_int("time_samples", time_samples, low=1), generator=generator)
         seconds, drawn = time.perf_counter() - start, time_samples
     real_features, fake_features = classifier.features(x_train), classifier.features(samples)
-    row = evaluate_samples(samples, x_train, classifier)
+    row = {"fid": fid(fake_features, real_features), "kid": kid(fake_features, real_features),
+           "inception_score": inception_score(classifier.probabilities(samples))[0]}
     row["precision"], row["recall"] = precision_recall(real_features, fake_features, k=3)
     row["density"], row["coverage"] = density_coverage(real_features, fake_features, k=5)
     row["memorisation"] = nearest_neighbour_ratio(samples, x_train, x_test)
