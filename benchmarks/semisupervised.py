@@ -16,7 +16,7 @@ labels (balanced, drawn from the other 1147 images with seeds 0..4), every netwo
 * `ssl.acc_<n>_labels_labelspreading`: scikit-learn's LabelSpreading with its defaults (RBF kernel);
 * `ssl.acc_<n>_labels_labelspreading_knn`: LabelSpreading(kernel="knn"), which avoids the RBF
   kernel's empty rows on these data.
-Each accuracy is the mean over the 5 seeds.
+Each accuracy is the mean over the 5 seeds; RESULTS.md gives the min and max beside it.
 """
 import warnings
 
@@ -75,6 +75,7 @@ def label_count(x, y, validation, x_test, y_test, n):
         run.update(baselines(x, y, partial, labelled[seed], x_test, y_test))
         runs.append(run)
     means = {suffix: float(np.mean([run[suffix] for run in runs])) for suffix in runs[0]}
+    spread = {suffix: (min(run[suffix] for run in runs), max(run[suffix] for run in runs)) for suffix in runs[0]}
     print(n, f"λ = {best_lam:g}", {lam: round(v, 3) for lam, v in validation_accuracy.items()},
           {k or "co-trained": round(v, 3) for k, v in means.items()})
     how = f"mean of {len(SEEDS)} seeds"
@@ -82,7 +83,8 @@ def label_count(x, y, validation, x_test, y_test, n):
             for lam, value in validation_accuracy.items()]
     rows.append((f"ssl.lambda_{n}_labels", best_lam, "", "λ with the best validation accuracy"))
     target = ">= 0.90 and above supervised-only (target)" if n == 50 else ""
-    rows += [(f"ssl.acc_{n}_labels{suffix}", value, target if suffix == "" else "", f"test accuracy, {how}")
+    rows += [(f"ssl.acc_{n}_labels{suffix}", value, target if suffix == "" else "",
+              f"test accuracy, {how} (min {spread[suffix][0]:.3f}, max {spread[suffix][1]:.3f})")
              for suffix, value in means.items()]
     return rows
 
