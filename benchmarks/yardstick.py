@@ -29,6 +29,8 @@ from lecturekit.yardstick import COLUMNS, RESULT_KEYS, references, score, train_
 from report import record, store
 
 SEEDS = tuple(range(10, 15))
+
+
 def run_seed(seed, x_train, y_train, x_test, classifier, budget):
     seed_everything(seed)
     contenders = train_all(x_train, y_train, budget) + references(x_train, x_test)

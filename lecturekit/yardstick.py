@@ -126,9 +126,9 @@ def gan(x, y, budget):
 def autoregressive(x, y, budget):
     """Lecture 08: a dilated causal convolution over the 64 pixels; exact NLL."""
     model = CausalConvolution(channels=budget["ar_channels"], dilations=(1, 2, 4, 8, 16, 32))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3, fused=True)
     _, seconds = _timed(lambda: fit(model, nll_loss, to_counts(x), epochs=budget["ar_epochs"], batch_size=32,
-                                    optimizer=torch.optim.AdamW(model.parameters(), lr=5e-3, fused=True), schedule="cosine",
-                                    progress=False))
+                                    optimizer=optimizer, schedule="cosine", progress=False))
     model.eval()
 
     @torch.no_grad()
