@@ -51,7 +51,7 @@ class NaiveBayes(nn.Module):
         y = self._labels(y, len(counts))
         n_classes, n_features, _ = self.log_pixel.shape
         one_hot = nn.functional.one_hot(counts, N_LEVELS).float()
-        pixel_count = torch.zeros(n_classes, n_features, N_LEVELS).index_add_(0, y, one_hot)
+        pixel_count = torch.zeros(n_classes, n_features, N_LEVELS, device=y.device).index_add_(0, y, one_hot)
         self.class_count = torch.bincount(y, minlength=n_classes).float()
         self.log_prior = torch.log(self.class_count / self.class_count.sum())
         numerator = pixel_count + self.alpha
@@ -61,7 +61,7 @@ class NaiveBayes(nn.Module):
     def joint_log_prob(self, x):
         """log p(x, y = c) for every image and class, shape (n, n_classes)."""
         counts = self._counts(x)
-        pixel = torch.arange(counts.shape[1])
+        pixel = torch.arange(counts.shape[1], device=counts.device)
         log_likelihood = self.log_pixel[:, pixel, counts].sum(dim=-1)  # (n_classes, n)
         return (self.log_prior[:, None] + log_likelihood).T
 
@@ -81,7 +81,7 @@ class NaiveBayes(nn.Module):
     def pixel_means(self, digit):
         """E[x_i | y = digit] in [0, 1]: the average image the model expects, shape (n_features,)."""
         digit = self._digit(digit)
-        levels = torch.arange(N_LEVELS, dtype=torch.float32) / DIGIT_MAX
+        levels = torch.arange(N_LEVELS, dtype=torch.float32, device=self.log_pixel.device) / DIGIT_MAX
         return self.log_pixel[digit].exp() @ levels
 
     def ink_probability(self, digit):
@@ -93,9 +93,9 @@ class NaiveBayes(nn.Module):
         """n new images of class `digit`, each pixel drawn from p(x_i | y = digit); shape (n, n_features)."""
         digit = self._digit(digit)
         n = check_int("n", n, low=1)
-        probs = self.log_pixel[digit].exp()  # (n_features, N_LEVELS)
+        probs = self.log_pixel[digit].exp().cpu()  # (n_features, N_LEVELS), on the CPU: the same draws on any device
         counts = torch.multinomial(probs, n, replacement=True, generator=generator).T
-        return counts.float() / DIGIT_MAX
+        return counts.float().to(self.log_pixel.device) / DIGIT_MAX
 
     def _check_fitted(self):
         if self.class_count.sum() == 0:
