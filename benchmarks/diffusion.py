@@ -5,7 +5,7 @@
 
 Toy data (ring: 8 modes, std 0.02; grid: 25 modes, std 0.05), 5 seeds (0..4) of each objective:
 a fresh `Denoiser` (3 residual blocks of 128 units, 64 random Fourier features of scale 1), trained
-with `diffusion.train_denoiser` for 3000 Adam steps of batch 512 on fresh samples, the learning rate
+with `diffusion.train_denoiser` for 2750 Adam steps of batch 512 on fresh samples, the learning rate
 decaying along a cosine; DDPM with the cosine schedule, T = 100, sampled by the ancestral chain;
 the flow sampled with 100 midpoint steps. Torch runs on 2 threads. 2500 samples are scored by
 `metrics.mode_coverage`.
@@ -34,7 +34,7 @@ from lecturekit.diffusion import (Denoiser, NoiseSchedule, ancestral_sample, ddp
 from lecturekit.metrics import fid, mode_coverage, train_digit_classifier
 from report import record
 
-FULL = dict(seeds=range(5), steps=3000, digit_steps=4000, samples=2500, digit_samples=2000)
+FULL = dict(seeds=range(5), steps=2750, digit_steps=4000, samples=2500, digit_samples=2000)
 QUICK = dict(seeds=range(1), steps=300, digit_steps=300, samples=2500, digit_samples=500)
 TARGETS = {"ring": (8, 0.99), "grid": (25, 0.97)}
 COURSE_GAN = {"ring": "course GAN (lecture 06 extension): 8 modes, 97.8% HQ",
