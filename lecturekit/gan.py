@@ -112,6 +112,34 @@ def bilinear_game(x0=1.0, y0=1.0, lr=0.1, steps=100, alternating=False, decay_af
     return torch.tensor(path, dtype=torch.float64)
 
 
+def dirac_gan(theta0=1.0, psi0=1.0, lr=0.1, steps=500, r1_weight=0.0):
+    r"""Simultaneous gradient play on the Dirac-GAN (Mescheder et al., 2018), a GAN in one dimension.
+
+    The data are the point 0, the generator is the point theta, and the discriminator's logit is
+    D(x) = psi x. The game's value is V(theta, psi) = f(psi theta) + f(0), f(t) = -ln(1 + e^{-t}),
+    the classic GAN objective; the generator minimises it, the discriminator maximises
+    V - gamma/2 psi^2, where gamma/2 E_{x ~ data} || grad_x D(x) ||^2 = gamma/2 psi^2 is the R1 penalty
+    (gamma = `r1_weight`). With f'(t) = sigmoid(-t), a step of size lr is
+
+        theta' = theta - lr psi f'(psi theta),    psi' = psi + lr (theta f'(psi theta) - gamma psi).
+
+    Without the penalty each step multiplies theta^2 + psi^2 by exactly 1 + lr^2 f'(psi theta)^2, so
+    the players spiral away from the equilibrium (0, 0); with gamma > 0 and a small enough lr they
+    spiral into it (Mescheder et al., 2018, Theorem 4.1).
+
+    Returns the (steps + 1, 2) trajectory of (theta, psi) as a float64 tensor.
+    """
+    lr, steps = check_float("lr", lr, low=0.0), check_int("steps", steps, low=1)
+    gamma = check_float("r1_weight", r1_weight, low=0.0)
+    theta, psi = float(theta0), float(psi0)
+    path = [(theta, psi)]
+    for _ in range(steps):
+        slope = 1.0 / (1.0 + math.exp(psi * theta))  # f'(psi theta)
+        theta, psi = theta - lr * psi * slope, psi + lr * (theta * slope - gamma * psi)
+        path.append((theta, psi))
+    return torch.tensor(path, dtype=torch.float64)
+
+
 # ---- the players -------------------------------------------------------------------------
 
 class Generator(nn.Module):

@@ -9,7 +9,7 @@ from torch import nn
 
 from lecturekit import load_model, save_model
 from lecturekit.data import toy_distribution
-from lecturekit.gan import (PAPER_DEFAULTS, Discriminator, Generator, bilinear_game, clip_weights,
+from lecturekit.gan import (PAPER_DEFAULTS, Discriminator, Generator, bilinear_game, clip_weights, dirac_gan,
                             discriminator_loss, estimate_wasserstein, game_settings, generator_loss,
                             gradient_penalty, standardization, train_gan, train_toy_gan)
 from lecturekit.metrics import emd, mode_coverage
@@ -222,6 +222,30 @@ def test_simultaneous_play_spirals_out_and_alternating_play_stays_bounded():
     assert (x.item(), y.item()) == pytest.approx((1 - lr, 1 + lr * (1 - lr)))
 
 
+def test_dirac_gan_steps_are_gradient_steps_on_the_value_minus_r1():
+    # an independent reference: autograd on V(theta, psi) - gamma/2 psi^2, V = f(psi theta) + f(0)
+    theta0, psi0, lr, gamma = 0.7, -1.3, 0.05, 0.8
+    theta, psi = torch.tensor(theta0, dtype=torch.float64, requires_grad=True), torch.tensor(psi0, dtype=torch.float64,
+                                                                                        requires_grad=True)
+    value = -nn.functional.softplus(-psi * theta) - math.log(2)  # f(t) = -ln(1 + e^-t)
+    (d_theta,) = torch.autograd.grad(value, theta, retain_graph=True)
+    (d_psi,) = torch.autograd.grad(value - gamma / 2 * psi**2, psi)
+    step = dirac_gan(theta0, psi0, lr=lr, steps=1, r1_weight=gamma)[1]
+    assert step.tolist() == pytest.approx([theta0 - lr * d_theta.item(), psi0 + lr * d_psi.item()], rel=1e-12)
+
+
+def test_dirac_gan_spirals_out_without_r1_and_converges_with_it():
+    lr = 0.1
+    plain = dirac_gan(1.0, 1.0, lr=lr, steps=500)
+    theta, psi = plain[:-1, 0], plain[:-1, 1]
+    slope = torch.sigmoid(-psi * theta)
+    # each step multiplies theta^2 + psi^2 by 1 + lr^2 f'(psi theta)^2 exactly
+    assert torch.allclose(plain[1:].square().sum(1), plain[:-1].square().sum(1) * (1 + lr**2 * slope**2), rtol=1e-12)
+    assert plain[-1].norm() > 1.5 * plain[0].norm()
+    regularised = dirac_gan(1.0, 1.0, lr=lr, steps=500, r1_weight=1.0)
+    assert regularised[-1].norm() < 1e-3 * regularised[0].norm()
+
+
 @pytest.mark.parametrize("loss, generator_steps", [("non_saturating", 30), ("wgan", 6)])
 def test_toy_gans_share_a_budget_of_critic_updates(loss, generator_steps):
     generator, critic, history = train_toy_gan(toy_distribution("ring"), loss, critic_updates=30, hidden=8)
@@ -252,6 +276,8 @@ def test_critic_estimates_the_earth_movers_distance_of_a_shift():
     (lambda: bilinear_game(lr=-0.1), "lr must be in"),
     (lambda: bilinear_game(noise=-1.0), "noise must be in"),
     (lambda: bilinear_game(decay_after=2.0), "decay_after must be in"),
+    (lambda: dirac_gan(r1_weight=-1.0), "r1_weight must be in"),
+    (lambda: dirac_gan(steps=0), "steps must be in"),
     (lambda: estimate_wasserstein(nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(4, 2), clip=-1.0), "clip must be in"),
     (lambda: Generator(data_mean=[0.0, 0.0]), "both data_mean and data_std"),
     (lambda: Discriminator(data_mean=[0.0, 0.0], data_std=[1.0, -1.0]), "data_std must be positive"),
