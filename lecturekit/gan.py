@@ -18,7 +18,7 @@ from ._checks import check_choice, check_float, check_int
 from .networks import mlp
 from .train import History, TrainingDiverged
 
-LOSSES = ("minimax", "non_saturating", "lsgan", "wgan", "wgan_gp")
+LOSSES = ("minimax", "non_saturating", "lsgan", "wgan", "wgan_gp", "non_saturating_r1")
 
 
 # ---- the losses --------------------------------------------------------------------------
@@ -26,13 +26,15 @@ LOSSES = ("minimax", "non_saturating", "lsgan", "wgan", "wgan_gp")
 def discriminator_loss(loss, real_scores, fake_scores):
     r"""The discriminator's (critic's) loss, to be minimised, on raw scores f(x) and f(G(z)).
 
-    * "minimax", "non_saturating":  -E log D(x) - E log(1 - D(G(z))),  D = sigmoid(f)
+    * "minimax", "non_saturating", "non_saturating_r1":  -E log D(x) - E log(1 - D(G(z))),  D = sigmoid(f)
+      (the R1 penalty of "non_saturating_r1" is added by the training step; see `r1_penalty`)
     * "lsgan":  1/2 E (f(x) - b)^2 + 1/2 E (f(G(z)) - a)^2  with the coding a = 0, b = 1
     * "wgan", "wgan_gp":  E f(G(z)) - E f(x)   (the negative of the critic's estimate of the
       Earth Mover's distance; the Lipschitz constraint is enforced separately)
     """
     check_choice("loss", loss, LOSSES)
-    if loss in ("minimax", "non_saturating"):  # -log sigmoid(a) = softplus(-a); -log(1 - sigmoid(a)) = softplus(a)
+    # -log sigmoid(a) = softplus(-a); -log(1 - sigmoid(a)) = softplus(a)
+    if loss in ("minimax", "non_saturating", "non_saturating_r1"):
         return nn.functional.softplus(-real_scores).mean() + nn.functional.softplus(fake_scores).mean()
     if loss == "lsgan":
         return 0.5 * ((real_scores - 1) ** 2).mean() + 0.5 * (fake_scores**2).mean()
@@ -43,7 +45,7 @@ def generator_loss(loss, fake_scores):
     r"""The generator's loss, to be minimised, on the critic's raw scores f(G(z)).
 
     * "minimax" (saturating):  E log(1 - D(G(z))); its gradient vanishes when D(G(z)) -> 0
-    * "non_saturating":        -E log D(G(z)); the same fixed point (p_g = p_data, D = 1/2), but
+    * "non_saturating", "non_saturating_r1":  -E log D(G(z)); the same fixed point (p_g = p_data, D = 1/2), but
       against the optimal D its expected gradient is that of KL(p_g || p_data) - 2 JS(p_data || p_g),
       not of the JS divergence (Arjovsky & Bottou, 2017, Theorem 2.5)
     * "lsgan":                 1/2 E (f(G(z)) - c)^2 with c = 1
@@ -52,7 +54,7 @@ def generator_loss(loss, fake_scores):
     check_choice("loss", loss, LOSSES)
     if loss == "minimax":
         return -nn.functional.softplus(fake_scores).mean()
-    if loss == "non_saturating":
+    if loss in ("non_saturating", "non_saturating_r1"):
         return nn.functional.softplus(-fake_scores).mean()
     if loss == "lsgan":
         return 0.5 * ((fake_scores - 1) ** 2).mean()
@@ -69,6 +71,18 @@ def gradient_penalty(critic, real, fake, generator=None):
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return ((grad.flatten(start_dim=1).norm(dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(critic, real):
+    r"""E || grad_x f(x) ||^2 over real samples x (Mescheder et al., 2018): the critic's loss adds
+    r1_weight / 2 times it, the R1 penalty gamma/2 E || grad D(x_real) ||^2 on the raw score f.
+
+    It charges the critic for any slope at the data, which is 0 at the equilibrium where the generator
+    matches the data (see `dirac_gan`). The norm is taken per sample over its flattened input.
+    """
+    real = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
+    return grad.flatten(start_dim=1).square().sum(dim=1).mean()
 
 
 def clip_weights(critic, clip):
@@ -239,15 +253,20 @@ def _register_scaling(module, hparams, dim):
 
 # ---- the game ----------------------------------------------------------------------------
 
+_NO_CONSTRAINT = dict(clip=None, gp_weight=None, r1_weight=None)
 PAPER_DEFAULTS = {
     # DCGAN's Adam settings (Radford et al., 2016) for the three classic losses
-    "minimax": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, clip=None, gp_weight=None),
-    "non_saturating": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, clip=None, gp_weight=None),
-    "lsgan": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, clip=None, gp_weight=None),
+    "minimax": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, **_NO_CONSTRAINT),
+    "non_saturating": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, **_NO_CONSTRAINT),
+    "lsgan": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, **_NO_CONSTRAINT),
     # Arjovsky et al., 2017: RMSProp 5e-5, clip 0.01, n_critic 5
-    "wgan": dict(optimizer="rmsprop", lr=5e-5, betas=None, n_critic=5, clip=0.01, gp_weight=None),
+    "wgan": dict(optimizer="rmsprop", lr=5e-5, betas=None, n_critic=5, **{**_NO_CONSTRAINT, "clip": 0.01}),
     # Gulrajani et al., 2017: Adam 1e-4, betas (0, 0.9), lambda 10, n_critic 5
-    "wgan_gp": dict(optimizer="adam", lr=1e-4, betas=(0.0, 0.9), n_critic=5, clip=None, gp_weight=10.0),
+    "wgan_gp": dict(optimizer="adam", lr=1e-4, betas=(0.0, 0.9), n_critic=5, **{**_NO_CONSTRAINT, "gp_weight": 10.0}),
+    # Mescheder et al., 2018, their released configurations: RMSProp 1e-4 for both players, one critic
+    # step, and 10 E||grad D(x_real)||^2 added to the critic's loss, i.e. gamma = 20 in the gamma/2 form
+    "non_saturating_r1": dict(optimizer="rmsprop", lr=1e-4, betas=None, n_critic=1,
+                              **{**_NO_CONSTRAINT, "r1_weight": 20.0}),
 }
 
 
@@ -263,8 +282,9 @@ def game_settings(loss, **overrides):
     check_float("lr", settings["lr"], low=0.0)
     if settings["clip"] is not None:
         check_float("clip", settings["clip"], low=0.0)
-    if settings["gp_weight"] is not None:
-        check_float("gp_weight", settings["gp_weight"], low=0.0)
+    for penalty in ("gp_weight", "r1_weight"):
+        if settings[penalty] is not None:
+            check_float(penalty, settings[penalty], low=0.0)
     return settings
 
 
@@ -312,10 +332,10 @@ def train_gan(generator, critic, data, loss="non_saturating", steps=1000, batch_
     generator, critic : a Generator and a Discriminator (or any modules of the same roles; the critic
         scores real and fake samples in one batch, so it must not use batch statistics).
     data : a distribution with .sample(n) (toy data) or an (n, d) tensor of real samples.
-    loss : one of "minimax", "non_saturating", "lsgan", "wgan", "wgan_gp".
+    loss : one of `LOSSES`: "minimax", "non_saturating", "lsgan", "wgan", "wgan_gp", "non_saturating_r1".
     steps, batch_size : generator steps, and real samples per critic step (times `pack`).
     settings : overrides of the paper's `PAPER_DEFAULTS[loss]`: optimizer, lr, betas, n_critic,
-        clip (WGAN's weight clipping) and gp_weight (WGAN-GP's lambda).
+        clip (WGAN's weight clipping), gp_weight (WGAN-GP's lambda) and r1_weight (R1's gamma).
     snapshot_every : keep `snapshot_size` samples from a fixed z every so many steps, in
         `history.snapshots` as (step, samples).
     decay_after : a fraction in [0, 1], or None for a constant learning rate. After that
@@ -420,8 +440,9 @@ def estimate_wasserstein(critic, p, q, steps=1000, batch_size=256, lr=1e-3, gp_w
 
 
 def _critic_step(critic, real, fake, loss, settings, opt_d):
-    """One step down the critic's loss, plus gp_weight times the gradient penalty if set;
-    then, if `clip` is set, the weights are clipped to [-clip, clip]. Returns the loss.
+    """One step down the critic's loss, plus gp_weight times the gradient penalty and r1_weight / 2 times
+    the R1 penalty, where set; then, if `clip` is set, the weights are clipped to [-clip, clip].
+    Returns the loss.
 
     The critic scores real and fake samples in one pass: for a critic without batch statistics,
     such as `Discriminator`, that is the same function as two passes, and faster."""
@@ -430,6 +451,8 @@ def _critic_step(critic, real, fake, loss, settings, opt_d):
     d_loss = discriminator_loss(loss, scores[:n_real], scores[n_real:])
     if settings["gp_weight"]:
         d_loss = d_loss + settings["gp_weight"] * gradient_penalty(critic, real, fake)
+    if settings.get("r1_weight"):
+        d_loss = d_loss + settings["r1_weight"] / 2 * r1_penalty(critic, real)
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()

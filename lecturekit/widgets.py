@@ -138,7 +138,7 @@ def gan_lab(generator, critic, distribution, loss="non_saturating", steps_per_cl
     def redraw():
         step = len(history["g_loss"])
         image.value = figure_png(gan_state(generator, critic, real, history, title=f"{loss}, step {step}",
-                                           raw_score=loss not in ("minimax", "non_saturating")))
+                                           raw_score=loss not in ("minimax", "non_saturating", "non_saturating_r1")))
 
     def play(_button=None):
         nonlocal optimizers

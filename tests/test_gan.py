@@ -11,7 +11,8 @@ from lecturekit import load_model, save_model
 from lecturekit.data import toy_distribution
 from lecturekit.gan import (PAPER_DEFAULTS, Discriminator, Generator, bilinear_game, clip_weights, dirac_gan,
                             discriminator_loss, estimate_wasserstein, game_settings, generator_loss,
-                            gradient_penalty, standardization, train_gan, train_toy_gan)
+                            gradient_penalty, r1_penalty, standardization, train_gan, train_toy_gan)
+from lecturekit.gan import _critic_step
 from lecturekit.metrics import emd, mode_coverage
 from lecturekit.train import TrainingDiverged
 from same_model import assert_same_model
@@ -104,9 +105,40 @@ def test_clipping_keeps_every_critic_weight_within_c():
     assert big.weight.abs().max() <= 0.2
 
 
+class HalfSquaredNorm(nn.Module):
+    """f(x) = ||x||^2 / 2, whose gradient is x itself."""
+
+    def forward(self, x):
+        return 0.5 * x.square().sum(dim=1)
+
+
+def test_r1_penalty_matches_closed_forms():
+    x = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    linear = nn.Linear(3, 1)
+    # f(x) = w.x + b has gradient w everywhere
+    assert r1_penalty(linear, x).item() == pytest.approx(linear.weight.square().sum().item(), rel=1e-6)
+    assert r1_penalty(HalfSquaredNorm(), x).item() == pytest.approx(x.square().sum(dim=1).mean().item(), rel=1e-6)
+
+
+def test_the_r1_loss_adds_half_gamma_times_the_penalty_to_the_critics_loss():
+    torch.manual_seed(0)
+    critic = nn.Linear(2, 1)
+    real, fake = torch.randn(32, 2), torch.randn(32, 2) + 3
+    settings = game_settings("non_saturating_r1", r1_weight=4.0)
+    with torch.no_grad():
+        plain = discriminator_loss("non_saturating", critic(real), critic(fake)).item()
+        slope = critic.weight.square().sum().item()
+    optimizer = torch.optim.SGD(critic.parameters(), lr=0.0)
+    d_loss = _critic_step(critic, real, fake, "non_saturating_r1", settings, optimizer)
+    assert d_loss == pytest.approx(plain + 4.0 / 2 * slope, rel=1e-6)
+    assert generator_loss("non_saturating_r1", fake[:, 0]) == generator_loss("non_saturating", fake[:, 0])
+
+
 def test_paper_defaults_and_overrides():
     assert PAPER_DEFAULTS["wgan"] == dict(optimizer="rmsprop", lr=5e-5, betas=None, n_critic=5, clip=0.01,
-                                          gp_weight=None)
+                                          gp_weight=None, r1_weight=None)
+    assert PAPER_DEFAULTS["non_saturating_r1"] == dict(optimizer="rmsprop", lr=1e-4, betas=None, n_critic=1,
+                                                       clip=None, gp_weight=None, r1_weight=20.0)
     assert game_settings("wgan_gp")["gp_weight"] == 10.0 and game_settings("wgan_gp")["betas"] == (0.0, 0.9)
     assert game_settings("lsgan", lr=1e-3)["lr"] == 1e-3
 
@@ -246,7 +278,7 @@ def test_dirac_gan_spirals_out_without_r1_and_converges_with_it():
     assert regularised[-1].norm() < 1e-3 * regularised[0].norm()
 
 
-@pytest.mark.parametrize("loss, generator_steps", [("non_saturating", 30), ("wgan", 6)])
+@pytest.mark.parametrize("loss, generator_steps", [("non_saturating", 30), ("wgan", 6), ("non_saturating_r1", 30)])
 def test_toy_gans_share_a_budget_of_critic_updates(loss, generator_steps):
     generator, critic, history = train_toy_gan(toy_distribution("ring"), loss, critic_updates=30, hidden=8)
     assert len(history["g_loss"]) == generator_steps
@@ -270,6 +302,7 @@ def test_critic_estimates_the_earth_movers_distance_of_a_shift():
     (lambda: game_settings("wgan", n_critic=0), "n_critic must be in"),
     (lambda: game_settings("wgan", clip=-0.1), "clip must be in"),
     (lambda: game_settings("wgan_gp", gp_weight=-1.0), "gp_weight must be in"),
+    (lambda: game_settings("non_saturating_r1", r1_weight=-1.0), "r1_weight must be in"),
     (lambda: game_settings("wgan", momentum=0.9), "unknown settings"),
     (lambda: mode_coverage(torch.zeros(5, 2), torch.zeros(3, 3), 0.1), "same d"),
     (lambda: emd(torch.zeros(5, 2), torch.zeros(4, 2)), "same size"),

@@ -100,9 +100,10 @@ def test_semisupervised_explorer_rejects_an_empty_cache():
         semisupervised_explorer(x, y, x, y, {})
 
 
-def test_gan_lab_trains_on_click_and_redraws():
+@pytest.mark.parametrize("loss", ["non_saturating", "non_saturating_r1"])
+def test_gan_lab_trains_on_click_and_redraws(loss):
     generator, critic = Generator(hidden=8), Discriminator(hidden=8)
-    box = gan_lab(generator, critic, toy_distribution("ring"), steps_per_click=3, batch_size=8)
+    box = gan_lab(generator, critic, toy_distribution("ring"), loss=loss, steps_per_click=3, batch_size=8)
     button, image = box.children
     before, weights = image.value, generator.net[0].weight.detach().clone()
     button.click()
