@@ -82,7 +82,7 @@ def test_semisupervised_autoencoder_fits_on_the_gpu(digits):
     assert 0.0 <= model.score(x.to(device()), y) <= 1.0
 
 
-@pytest.mark.parametrize("loss", ["non_saturating", "wgan", "wgan_gp"])
+@pytest.mark.parametrize("loss", ["non_saturating", "wgan", "wgan_gp", "non_saturating_r1"])
 def test_gan_trains_on_the_gpu(loss):
     generator, critic = Generator().to(device()), Discriminator().to(device())
     history = train_gan(generator, critic, toy_distribution("ring"), loss=loss, steps=20, batch_size=64,
