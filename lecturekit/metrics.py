@@ -209,6 +209,34 @@ def mode_coverage(samples, centers, std):
             "reverse_kl": reverse_kl}
 
 
+def mode_baselines(distribution, n=2500, generator=None):
+    """Reference samples for `mode_coverage` on a mixture of Gaussians: what its numbers say at best,
+    for a generator that learned nothing useful, and for a collapse. A dict of (n, d) tensors:
+
+    * "true samples": the distribution itself, the best any generator can score;
+    * "uniform noise on the box": uniform over the centres' bounding box widened by 3 std, a
+      generator that learned only where the data lie;
+    * "one Gaussian fitted": one Gaussian with the mixture's exact mean and covariance,
+      mean = average centre, covariance = covariance of the centres + std^2 I, a generator that
+      learned only the first two moments;
+    * "one mode deleted": the mixture without its first mode (the others equally likely), what
+      a generator that dropped one mode looks like.
+    """
+    centers, std = distribution.centers, distribution.std
+    if centers is None or len(centers) < 2:
+        raise ValueError("distribution must be a mixture of at least 2 Gaussian modes, with centers and std")
+    n = check_int("n", n, low=1)
+    k, d = centers.shape
+    low, high = centers.min(dim=0).values - 3 * std, centers.max(dim=0).values + 3 * std
+    mean = centers.mean(dim=0)
+    covariance = (centers - mean).T @ (centers - mean) / k + std**2 * torch.eye(d)
+    kept_mode = 1 + torch.randint(k - 1, (n,), generator=generator)
+    return {"true samples": distribution.sample(n, generator),
+            "uniform noise on the box": low + (high - low) * torch.rand(n, d, generator=generator),
+            "one Gaussian fitted": mean + torch.randn(n, d, generator=generator) @ torch.linalg.cholesky(covariance).T,
+            "one mode deleted": centers[kept_mode] + std * torch.randn(n, d, generator=generator)}
+
+
 def emd(x, y):
     """The exact Earth Mover's (Wasserstein-1) distance between two point clouds of equal size:
     min over one-to-one matchings pi of (1/n) sum_i || x_i - y_pi(i) ||, solved as an assignment problem."""

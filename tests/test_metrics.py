@@ -5,9 +5,9 @@ import pytest
 import scipy.linalg
 import torch
 
-from lecturekit.data import load_digits
+from lecturekit.data import load_digits, toy_distribution
 from lecturekit.metrics import (evaluate_samples, feature_statistics, fid, frechet_distance, inception_score, kid,
-                                train_digit_classifier)
+                                mode_baselines, mode_coverage, train_digit_classifier)
 from same_model import assert_same_model
 
 
@@ -172,3 +172,30 @@ def test_mode_coverage_rejects_bad_input(samples, centers, std, match):
     from lecturekit.metrics import mode_coverage
     with pytest.raises(ValueError, match=match):
         mode_coverage(samples, centers, std)
+
+
+@pytest.mark.parametrize("name", ["ring", "grid"])
+def test_mode_baselines_score_as_their_definitions_say(name):
+    distribution = toy_distribution(name)
+    k = len(distribution.centers)
+    baselines = mode_baselines(distribution, n=5000, generator=torch.Generator().manual_seed(0))
+    scores = {label: mode_coverage(x, distribution.centers, distribution.std) for label, x in baselines.items()}
+    assert scores["true samples"]["modes_strict"] == k
+    assert scores["uniform noise on the box"]["modes_strict"] == 0 == scores["one Gaussian fitted"]["modes_strict"]
+    deleted = scores["one mode deleted"]
+    assert deleted["modes"] == deleted["modes_strict"] == k - 1
+    # the high-quality samples spread evenly over k - 1 of k modes: KL = ln(k / (k - 1))
+    assert deleted["reverse_kl"] == pytest.approx(math.log(k / (k - 1)), abs=0.01)
+
+
+def test_the_fitted_gaussian_has_the_mixtures_mean_and_covariance():
+    grid = toy_distribution("grid")
+    mixture = grid.sample(200_000, torch.Generator().manual_seed(1))
+    gaussian = mode_baselines(grid, n=200_000, generator=torch.Generator().manual_seed(2))["one Gaussian fitted"]
+    torch.testing.assert_close(gaussian.mean(0), mixture.mean(0), atol=0.03, rtol=0)
+    torch.testing.assert_close(torch.cov(gaussian.T), torch.cov(mixture.T), atol=0.05, rtol=0.01)
+
+
+def test_mode_baselines_need_a_mixture():
+    with pytest.raises(ValueError, match="mixture of at least 2 Gaussian modes"):
+        mode_baselines(toy_distribution("moons"))
