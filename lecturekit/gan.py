@@ -78,11 +78,12 @@ def r1_penalty(critic, real):
     r1_weight / 2 times it, the R1 penalty gamma/2 E || grad D(x_real) ||^2 on the raw score f.
 
     It charges the critic for any slope at the data, which is 0 at the equilibrium where the generator
-    matches the data (see `dirac_gan`). The norm is taken per sample over its flattened input.
+    matches the data (see `dirac_gan`). The norm is taken per input of the critic: per sample, or per
+    pack of samples for a PacGAN critic (`pack` > 1), whose input is the whole pack.
     """
     real = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
-    return grad.flatten(start_dim=1).square().sum(dim=1).mean()
+    return grad.reshape(len(real) // _pack(critic), -1).square().sum(dim=1).mean()
 
 
 def clip_weights(critic, clip):
@@ -139,7 +140,8 @@ def dirac_gan(theta0=1.0, psi0=1.0, lr=0.1, steps=500, r1_weight=0.0):
 
     Without the penalty each step multiplies theta^2 + psi^2 by exactly 1 + lr^2 f'(psi theta)^2, so
     the players spiral away from the equilibrium (0, 0); with gamma > 0 and a small enough lr they
-    spiral into it (Mescheder et al., 2018, Theorem 4.1).
+    converge to it, spiralling in when gamma < 2 f'(0) = 1 (Mescheder et al., 2018, Section 3).
+    The paper's sign convention is kept: D is large on generated points.
 
     Returns the (steps + 1, 2) trajectory of (theta, psi) as a float64 tensor.
     """
@@ -263,8 +265,9 @@ PAPER_DEFAULTS = {
     "wgan": dict(optimizer="rmsprop", lr=5e-5, betas=None, n_critic=5, **{**_NO_CONSTRAINT, "clip": 0.01}),
     # Gulrajani et al., 2017: Adam 1e-4, betas (0, 0.9), lambda 10, n_critic 5
     "wgan_gp": dict(optimizer="adam", lr=1e-4, betas=(0.0, 0.9), n_critic=5, **{**_NO_CONSTRAINT, "gp_weight": 10.0}),
-    # Mescheder et al., 2018, their released configurations: RMSProp 1e-4 for both players, one critic
-    # step, and 10 E||grad D(x_real)||^2 added to the critic's loss, i.e. gamma = 20 in the gamma/2 form
+    # Mescheder et al., 2018, their released default, CelebA-HQ and LSUN configurations (ImageNet's uses
+    # Adam): RMSProp 1e-4 for both players, one critic step, and 10 E||grad D(x_real)||^2 added to the
+    # critic's loss with no 1/2, i.e. gamma = 20 in the gamma/2 form (a setting the authors call gamma = 10)
     "non_saturating_r1": dict(optimizer="rmsprop", lr=1e-4, betas=None, n_critic=1,
                               **{**_NO_CONSTRAINT, "r1_weight": 20.0}),
 }

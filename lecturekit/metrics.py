@@ -213,7 +213,7 @@ def mode_baselines(distribution, n=2500, generator=None):
     """Reference samples for `mode_coverage` on a mixture of Gaussians: what its numbers say at best,
     for a generator that learned nothing useful, and for a collapse. A dict of (n, d) tensors:
 
-    * "true samples": the distribution itself, the best any generator can score;
+    * "true samples": the distribution itself, what a generator that matches the data scores;
     * "uniform noise on the box": uniform over the centres' bounding box widened by 3 std, a
       generator that learned only where the data lie;
     * "one Gaussian fitted": one Gaussian with the mixture's exact mean and covariance,

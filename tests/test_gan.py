@@ -112,12 +112,26 @@ class HalfSquaredNorm(nn.Module):
         return 0.5 * x.square().sum(dim=1)
 
 
+class PackedLinear(nn.Module):
+    """A PacGAN-style critic of pairs: f(x_1, x_2) = w . (x_1, x_2) + b."""
+
+    def __init__(self):
+        super().__init__()
+        self.hparams = {"pack": 2}
+        self.linear = nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.linear(x.reshape(len(x) // 2, -1)).squeeze(-1)
+
+
 def test_r1_penalty_matches_closed_forms():
     x = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
     linear = nn.Linear(3, 1)
     # f(x) = w.x + b has gradient w everywhere
     assert r1_penalty(linear, x).item() == pytest.approx(linear.weight.square().sum().item(), rel=1e-6)
     assert r1_penalty(HalfSquaredNorm(), x).item() == pytest.approx(x.square().sum(dim=1).mean().item(), rel=1e-6)
+    packed = PackedLinear()  # the gradient with respect to a whole pair is w, of squared norm ||w||^2
+    assert r1_penalty(packed, x[:, :2]).item() == pytest.approx(packed.linear.weight.square().sum().item(), rel=1e-6)
 
 
 def test_the_r1_loss_adds_half_gamma_times_the_penalty_to_the_critics_loss():
