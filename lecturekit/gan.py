@@ -19,6 +19,8 @@ from .networks import mlp
 from .train import History, TrainingDiverged
 
 LOSSES = ("minimax", "non_saturating", "lsgan", "wgan", "wgan_gp", "non_saturating_r1")
+SIGMOID_LOSSES = ("minimax", "non_saturating", "non_saturating_r1")
+"""The losses whose critic score f is a logit, D = sigmoid(f) the probability that x is real."""
 
 
 # ---- the losses --------------------------------------------------------------------------
@@ -34,7 +36,7 @@ def discriminator_loss(loss, real_scores, fake_scores):
     """
     check_choice("loss", loss, LOSSES)
     # -log sigmoid(a) = softplus(-a); -log(1 - sigmoid(a)) = softplus(a)
-    if loss in ("minimax", "non_saturating", "non_saturating_r1"):
+    if loss in SIGMOID_LOSSES:
         return nn.functional.softplus(-real_scores).mean() + nn.functional.softplus(fake_scores).mean()
     if loss == "lsgan":
         return 0.5 * ((real_scores - 1) ** 2).mean() + 0.5 * (fake_scores**2).mean()

@@ -12,7 +12,7 @@ from .autoencoders import corrupt
 from .naive_bayes import NaiveBayes
 from .pca import PCA
 from ._checks import check_choice
-from .gan import LOSSES, train_gan
+from .gan import LOSSES, SIGMOID_LOSSES, train_gan
 from .plots import (code_map, completion_grid, figure_png, gan_state, latent_point, naive_bayes_class,
                     reconstruction_grid, reverse_chain)
 from .train import History
@@ -138,7 +138,7 @@ def gan_lab(generator, critic, distribution, loss="non_saturating", steps_per_cl
     def redraw():
         step = len(history["g_loss"])
         image.value = figure_png(gan_state(generator, critic, real, history, title=f"{loss}, step {step}",
-                                           raw_score=loss not in ("minimax", "non_saturating", "non_saturating_r1")))
+                                           raw_score=loss not in SIGMOID_LOSSES))
 
     def play(_button=None):
         nonlocal optimizers

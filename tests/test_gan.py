@@ -271,8 +271,8 @@ def test_simultaneous_play_spirals_out_and_alternating_play_stays_bounded():
 def test_dirac_gan_steps_are_gradient_steps_on_the_value_minus_r1():
     # an independent reference: autograd on V(theta, psi) - gamma/2 psi^2, V = f(psi theta) + f(0)
     theta0, psi0, lr, gamma = 0.7, -1.3, 0.05, 0.8
-    theta, psi = torch.tensor(theta0, dtype=torch.float64, requires_grad=True), torch.tensor(psi0, dtype=torch.float64,
-                                                                                        requires_grad=True)
+    theta = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)
+    psi = torch.tensor(psi0, dtype=torch.float64, requires_grad=True)
     value = -nn.functional.softplus(-psi * theta) - math.log(2)  # f(t) = -ln(1 + e^-t)
     (d_theta,) = torch.autograd.grad(value, theta, retain_graph=True)
     (d_psi,) = torch.autograd.grad(value - gamma / 2 * psi**2, psi)

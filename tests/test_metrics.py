@@ -169,7 +169,6 @@ def test_strict_modes_score_uniform_noise_zero_and_the_true_grid_all():
     (torch.zeros(5, 2), torch.zeros(3, 2), 0.0, "std must be positive"),
 ])
 def test_mode_coverage_rejects_bad_input(samples, centers, std, match):
-    from lecturekit.metrics import mode_coverage
     with pytest.raises(ValueError, match=match):
         mode_coverage(samples, centers, std)
 
