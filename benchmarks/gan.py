@@ -23,7 +23,7 @@ and scores 2500 samples with `metrics.mode_coverage`.
   rate, lr 5e-4, 20000 steps - and all four together, which is the extension.
 
 Runs go two at a time, each on one thread (two processes on the 2 cores). Their seconds are
-therefore those of one thread sharing the machine: an upper bound on a run alone.
+therefore those of one thread sharing the machine, not of a run alone.
 
 Keys: `gan.<ring|grid>.<loss>.fair.<metric>`, `gan.<ring|grid>.ablation.<name>.<metric>` and
 `gan.<ring|grid>.baseline.<name>.<metric>`, with metric in modes, modes_strict, high_quality,
@@ -117,6 +117,11 @@ def run_all(pool, tasks):
     return [results[i] for i in range(len(tasks))]
 
 
+def chunks(items, n):
+    """Consecutive groups of n: the runs of one entry, one per seed."""
+    return [items[i:i + n] for i in range(0, len(items), n)]
+
+
 def spread(runs):
     """metric -> (mean, min, max) over the runs; the reverse KL over the runs with a high-quality sample."""
     out = {}
@@ -136,10 +141,9 @@ def sweep(pool, losses, budget):
         flat = [(name, loss, settings) for (name, loss), options in candidates.items() for settings in options]
         tasks = [(name, seed, fair_config(loss, budget["sweep_steps"], **settings))
                  for name, loss, settings in flat for seed in seeds]
-        results, n = run_all(pool, tasks), len(seeds)
         scored = {key: [] for key in candidates}
-        for i, (name, loss, settings) in enumerate(flat):
-            runs = spread(results[i * n:(i + 1) * n])
+        for (name, loss, settings), runs in zip(flat, chunks(run_all(pool, tasks), len(seeds))):
+            runs = spread(runs)
             scored[name, loss].append(((runs["modes_strict"][0], runs["high_quality"][0]), settings))
             lines.append(f"| {name} | {loss} | {settings} | {runs['modes_strict'][0]:.1f} | "
                          f"{100 * runs['high_quality'][0]:.1f} |")
@@ -204,14 +208,14 @@ def main():
         ablation_tasks = [(name, seed, config) for name in ("ring", "grid") for config in ablation.values()
                           for seed in seeds]
         results = run_all(pool, fair_tasks + ablation_tasks)
-    fair_results, ablation_results = results[:len(fair_tasks)], results[len(fair_tasks):]
     n = len(seeds)
+    entries = [(name, loss) for name in ("ring", "grid") for loss in losses]
+    entries += [(name, entry) for name in ("ring", "grid") for entry in ablation]
+    spreads = dict(zip(entries, map(spread, chunks(results, n))))
     keys, headline, notes = [], [], []
-    for d, name in enumerate(("ring", "grid")):
-        fair = {loss: spread(fair_results[(d * len(losses) + i) * n:(d * len(losses) + i + 1) * n])
-                for i, loss in enumerate(losses)}
-        ablations = {entry: spread(ablation_results[(d * len(ablation) + i) * n:(d * len(ablation) + i + 1) * n])
-                     for i, entry in enumerate(ablation)}
+    for name in ("ring", "grid"):
+        fair = {loss: spreads[name, loss] for loss in losses}
+        ablations = {entry: spreads[name, entry] for entry in ablation}
         base = baselines(name, seeds)
         for loss, s in fair.items():
             keys += summary_rows(f"gan.{name}.{loss}.fair", s)
