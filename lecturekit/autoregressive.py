@@ -89,13 +89,17 @@ class Autoregressive(nn.Module):
             for i in range(self.dim):
                 if known[:, i].all():
                     continue
-                probs = F.softmax(self(x)[:, i] / temperature, dim=-1)
+                probs = F.softmax(self._logits_at(x, i) / temperature, dim=-1)
                 u = torch.rand(len(x), 1, generator=generator).to(x.device)
                 draw = (probs.cumsum(dim=-1) < u).sum(dim=-1).clamp(max=self.levels - 1)  # inverse CDF
                 x[:, i] = torch.where(known[:, i], x[:, i], draw)
         finally:
             self.train(was_training)
         return x
+
+    def _logits_at(self, x, i):
+        """The logits of p(x_i | x_<i), shape (n, levels), from one network pass."""
+        return self(x)[:, i]
 
     def _values(self, name, x):
         """x as a long tensor of shape (n, dim) with values in 0 .. levels-1, or a ValueError."""
@@ -234,7 +238,17 @@ class GatedResidualBlock(nn.Module):
         return h + self.out(self.dropout(torch.tanh(f) * torch.sigmoid(g)))
 
 
-class CausalConvolution(Autoregressive):
+class SequenceModel(Autoregressive):
+    """A network run along the positions in order, its output at i computed from the inputs at
+    positions <= i alone. It runs on any prefix x_1 .. x_i as well, and gives the same logits
+    there: sampling position i needs only that prefix, which halves the work of a draw.
+    """
+
+    def _logits_at(self, x, i):
+        return self(x[:, :i + 1])[:, i]
+
+
+class CausalConvolution(SequenceModel):
     r"""Gated residual blocks of dilated causal convolutions over the positions in order.
 
     The input is shifted right by one (position i holds x_{i-1}, position 0 a start token), so
@@ -304,7 +318,7 @@ class TransformerBlock(nn.Module):
         return h + self.mlp(self.norm2(h))
 
 
-class CausalTransformer(Autoregressive):
+class CausalTransformer(SequenceModel):
     """A small causal Transformer: embeddings of the right-shifted values plus learned position
     embeddings, `layers` blocks whose attention reads only earlier positions, and a softmax head.
 
@@ -333,7 +347,7 @@ class CausalTransformer(Autoregressive):
         self.head = nn.Linear(width, self.levels)
 
     def forward(self, x):
-        h = self.embed(shift_right(x, start=self.levels)) + self.position
+        h = self.embed(shift_right(x, start=self.levels)) + self.position[:x.shape[1]]
         return self.head(self.norm(self.blocks(h)))
 
 

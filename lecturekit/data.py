@@ -8,10 +8,11 @@
 """
 from dataclasses import dataclass
 from functools import lru_cache
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
-import sklearn.datasets
 import torch
 
 from ._checks import check_choice, check_int
@@ -27,14 +28,34 @@ SPLIT_SEED = 0
 
 @lru_cache(maxsize=1)
 def _digits_and_test_mask():
-    digits = sklearn.datasets.load_digits()
-    counts, labels = digits.data.astype(np.int64), digits.target.astype(np.int64)
+    counts, labels = _read_digits()
     rng = np.random.default_rng(SPLIT_SEED)
     is_test = np.zeros(len(labels), dtype=bool)
     for c in range(N_CLASSES):
         members = rng.permutation(np.flatnonzero(labels == c))
         is_test[members[: round(TEST_FRACTION * len(members))]] = True
     return counts, labels, is_test
+
+
+def _digits_file():
+    """Where scikit-learn keeps the digits, found without importing it."""
+    return Path(importlib.util.find_spec("sklearn").origin).parent / "datasets" / "data" / "digits.csv.gz"
+
+
+def _read_digits():
+    """The 1797 digits as int64 (counts, labels), from the file `sklearn.datasets.load_digits`
+    reads: one row per digit, its 64 pixel counts and then its label.
+
+    We read the file ourselves because importing scikit-learn takes about 2 s, which every
+    notebook would pay; should a scikit-learn release move the file, its loader is used instead.
+    """
+    path = _digits_file()
+    if path.is_file():
+        table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+        return table[:, :-1], table[:, -1]
+    import sklearn.datasets
+    digits = sklearn.datasets.load_digits()
+    return digits.data.astype(np.int64), digits.target.astype(np.int64)
 
 
 def load_digits(split="train"):

@@ -42,6 +42,15 @@ def test_changing_x_j_changes_only_the_conditionals_after_j(name):
 
 
 @parametrize_models
+def test_the_logits_sampling_uses_are_those_of_the_full_pass(name):
+    model = make(name)
+    x = torch.randint(model.levels, (5, model.dim), generator=torch.Generator().manual_seed(2))
+    full = model.logits(x)
+    for i in range(model.dim):  # the sequence models run on the prefix x_1 .. x_i alone
+        torch.testing.assert_close(model._logits_at(x, i), full[:, i], atol=1e-5, rtol=1e-5)
+
+
+@parametrize_models
 def test_dependence_is_strictly_lower_triangular_and_full(name):
     reads = dependence(make(name), generator=torch.Generator().manual_seed(0))
     assert not reads.triu().any()

@@ -1,8 +1,12 @@
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 import sklearn.datasets
 import torch
 
+from lecturekit import data
 from lecturekit.data import (TOY_DISTRIBUTIONS, load_digits, sample_toy, to_counts,
                              toy_distribution)
 
@@ -14,6 +18,20 @@ def test_digits_are_counts_over_16_in_unit_interval():
     assert x.shape == (1797, 64) and 0 <= x.min() and x.max() <= 1
     assert torch.equal(to_counts(x), torch.tensor(raw.data, dtype=torch.int64))
     assert torch.equal(y, torch.tensor(raw.target))
+
+
+def test_digits_load_without_importing_scikit_learn():
+    code = "import sys; from lecturekit.data import load_digits; load_digits(); print('sklearn' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
+
+
+def test_digits_fall_back_to_scikit_learns_loader_where_the_file_has_moved(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "_digits_file", lambda: tmp_path / "no-such-file.csv.gz")
+    counts, labels = data._read_digits()
+    raw = sklearn.datasets.load_digits()
+    assert counts.dtype == labels.dtype == np.int64
+    assert np.array_equal(counts, raw.data) and np.array_equal(labels, raw.target)
 
 
 def test_split_is_fixed_stratified_and_partitions_the_data():
