@@ -38,7 +38,7 @@ from .vae import VAE, iwae_log_likelihood, sample_prior, vae_loss
 
 NLL_KINDS = ("exact", "bound", "none")
 BUDGETS = {  # training length per family: "quick" for the notebook (seconds), "full" for the benchmark
-    "quick": dict(vae_epochs=40, gan_steps=600, ar_channels=32, ar_epochs=3, diffusion_steps=600, iwae_k=100),
+    "quick": dict(vae_epochs=40, gan_steps=600, ar_channels=32, ar_epochs=3, diffusion_steps=400, iwae_k=100),
     "full": dict(vae_epochs=150, gan_steps=3000, ar_channels=64, ar_epochs=10, diffusion_steps=3000, iwae_k=1000),
 }
 SCHEDULE_STEPS = 100  # the diffusion model's T
