@@ -6,7 +6,12 @@
 Each model is trained on the training split minus a validation split of 200 images (drawn with
 the seed), with `train.fit` (AdamW, cosine decay); after every epoch its validation NLL is
 measured and the weights of the best epoch are kept (early stopping). The test split is used
-only once, to score the kept weights. Keys, means over the seeds:
+only once, to score the kept weights. The causal convolution's AdamW weight decay, 0.3, was
+also chosen on the validation splits, in a sweep run on a GPU with a training loop of its own
+(the same optimiser, schedule, batch and epochs; the network with a learned position embedding
+added, which alone moved the validation NLL by 0.05 nats). The mean validation NLL over seeds 0-2
+was 78.5 nats with 0.01 (PyTorch's default), 78.4 with 0.1 and 77.9 with 0.3; larger values
+were not tried. Keys, means over the seeds:
 
 * `ar.<model>.test_nll_nats`: -log p(x) of the test digits, nats per image;
 * `ar.<model>.train_seconds`: wall time of training, validation passes included;
@@ -32,12 +37,12 @@ from report import record
 
 SEEDS = (0, 1, 2)
 N_VALIDATION = 200
-MODELS = {  # name: (constructor, AdamW learning rate, batch size, epochs)
-    "fully_visible": (lambda: FullyVisible(), 5e-2, 64, 30),
-    "made": (lambda: MADE(hidden=(512,)), 1e-2, 64, 20),
+MODELS = {  # name: (constructor, AdamW learning rate, weight decay, batch size, epochs)
+    "fully_visible": (lambda: FullyVisible(), 5e-2, 0.01, 64, 30),
+    "made": (lambda: MADE(hidden=(512,)), 1e-2, 0.01, 64, 20),
     "causal_convolution": (lambda: CausalConvolution(channels=128, dilations=(1, 2, 4, 8, 16, 32) * 2,
-                                                     dropout=0.5), 2e-3, 64, 30),
-    "causal_transformer": (lambda: CausalTransformer(width=96, heads=4, layers=3, dropout=0.1), 1e-3, 64, 50),
+                                                     dropout=0.5), 2e-3, 0.3, 64, 30),
+    "causal_transformer": (lambda: CausalTransformer(width=96, heads=4, layers=3, dropout=0.1), 1e-3, 0.01, 64, 50),
 }
 ARCHITECTURES = {
     "fully_visible": "softmax regression on the earlier pixels",
@@ -63,7 +68,7 @@ class KeepBest:
 
 
 def run(name, seed, x, x_test, quick):
-    build, lr, batch_size, epochs = MODELS[name]
+    build, lr, weight_decay, batch_size, epochs = MODELS[name]
     seed_everything(seed)
     order = torch.randperm(len(x))
     x_validation, x_train = x[order[:N_VALIDATION]], x[order[N_VALIDATION:]]
@@ -71,7 +76,7 @@ def run(name, seed, x, x_test, quick):
     keep = KeepBest(x_validation)
     start = time.perf_counter()
     fit(model, nll_loss, x_train, epochs=1 if quick else epochs, batch_size=batch_size,
-        optimizer=torch.optim.AdamW(model.parameters(), lr=lr), schedule="cosine", monitor={"validation": keep},
+        optimizer=torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay), schedule="cosine", monitor={"validation": keep},
         progress=False)
     train_seconds = time.perf_counter() - start
     model.load_state_dict(keep.state)
@@ -98,8 +103,9 @@ def main(quick=False):
     how = f"mean of {len(seeds)} seed(s), best validation epoch"
     rows = []
     for name, runs in results.items():
-        _, lr, batch_size, epochs = MODELS[name]
-        setting = f"{ARCHITECTURES[name]}; AdamW {lr:g}, cosine, batch {batch_size}, {1 if quick else epochs} epochs"
+        _, lr, weight_decay, batch_size, epochs = MODELS[name]
+        setting = (f"{ARCHITECTURES[name]}; AdamW {lr:g} (weight decay {weight_decay:g}), cosine, batch {batch_size}, "
+                   f"{1 if quick else epochs} epochs")
         rows += [(f"ar.{name}.test_nll_nats", mean(runs, "test_nll"), "", f"{setting}; {how}"),
                  (f"ar.{name}.train_seconds", mean(runs, "train_seconds"), "<= 300 (target)",
                   "wall time, validation included"),

@@ -11,9 +11,11 @@ default and the faster run is recorded: on our shared 2-core machine the same no
 45 to 62 s in three runs (lecture 05, one afternoon), and the faster run is the closer to what the
 notebook itself costs. The slower run is printed and noted beside it.
 
-The same machine also runs at different speeds on different days (by up to about 2.5x here), so
-the script first times a fixed reference workload, `notebook.reference.seconds`: compare it
-between two runs of the script before comparing their notebook times.
+The same machine also runs at different speeds on different days (lecture 05, best of 2, took
+31.0 s in one run of the script and 46.1 s in a later one, the notebook unchanged but for a faster
+loading of the digits), so the script first times a fixed
+reference workload, `notebook.reference.seconds`: compare it between two runs of the script
+before comparing their notebook times. It belongs to the notebooks timed in the same run.
 """
 import argparse
 import json
@@ -74,8 +76,9 @@ def main(prefixes, save_dir=None, repeat=2):
     earlier = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     reference = reference_seconds()
     print(f"reference workload: {reference:.2f} s")
+    timed = ", ".join(p.name[:2] for p in paths)
     rows = [("notebook.reference.seconds", reference, "", "a fixed workload (reference_seconds), best of 3: "
-             "the machine's speed during this run")]
+             f"the machine's speed in the run that timed notebooks {timed}")]
     for path in every:
         number = path.name[:2]
         target = TARGET_SECONDS.get(number, DEFAULT_TARGET_SECONDS)

@@ -46,8 +46,9 @@ def _read_digits():
     """The 1797 digits as int64 (counts, labels), from the file `sklearn.datasets.load_digits`
     reads: one row per digit, its 64 pixel counts and then its label.
 
-    We read the file ourselves because importing scikit-learn takes about 2 s, which every
-    notebook would pay; should a scikit-learn release move the file, its loader is used instead.
+    We read the file ourselves because importing scikit-learn took about 2 s here, which every
+    notebook would pay, also those that use nothing else of it; should a scikit-learn release
+    move the file, its loader is used instead.
     """
     path = _digits_file()
     if path.is_file():

@@ -41,13 +41,33 @@ def test_changing_x_j_changes_only_the_conditionals_after_j(name):
             assert (after[0, j + 1:] - before[0, j + 1:]).abs().max() > 1e-6, f"x_{j} reaches no later position"
 
 
-@parametrize_models
-def test_the_logits_sampling_uses_are_those_of_the_full_pass(name):
+SEQUENCE_MODELS = ["causal_convolution", "causal_transformer"]
+
+
+def make_sequence_model(name):
+    """A sequence model whose learned position embeddings (the Transformer's) are not all zero, so
+    that a wrongly sliced embedding shows."""
     model = make(name)
+    if hasattr(model, "position"):
+        torch.nn.init.normal_(model.position, generator=torch.Generator().manual_seed(3))
+    return model
+
+
+@pytest.mark.parametrize("name", SEQUENCE_MODELS)
+def test_a_prefix_pass_gives_the_full_passs_logits(name):
+    model = make_sequence_model(name)
     x = torch.randint(model.levels, (5, model.dim), generator=torch.Generator().manual_seed(2))
     full = model.logits(x)
-    for i in range(model.dim):  # the sequence models run on the prefix x_1 .. x_i alone
+    for i in range(model.dim):  # the pass for position i (from 0) runs on x[:, :i + 1] alone
         torch.testing.assert_close(model._logits_at(x, i), full[:, i], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", SEQUENCE_MODELS)
+def test_sampling_on_prefixes_draws_what_full_passes_draw(name, monkeypatch):
+    model = make_sequence_model(name)
+    on_prefixes = model.sample(50, generator=torch.Generator().manual_seed(4))
+    monkeypatch.setattr(model, "_logits_at", lambda x, i: model(x)[:, i])
+    assert torch.equal(model.sample(50, generator=torch.Generator().manual_seed(4)), on_prefixes)
 
 
 @parametrize_models
