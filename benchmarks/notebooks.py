@@ -11,9 +11,9 @@ default and the faster run is recorded: on our shared 2-core machine the same no
 45 to 62 s in three runs (lecture 05, one afternoon), and the faster run is the closer to what the
 notebook itself costs. The slower run is printed and noted beside it.
 
-The same machine also runs at different speeds on different days (lecture 05, best of 2, took
-31.0 s in one run of the script and 46.1 s in a later one, the notebook unchanged but for a faster
-loading of the digits), so the script first times a fixed
+The same machine also runs at different speeds from one hour to the next (lecture 05, best of 2,
+took 31.0 s in one run of the script and 46.1 s in one five hours later, the notebook unchanged but
+for a faster loading of the digits), so the script first times a fixed
 reference workload, `notebook.reference.seconds`: compare it between two runs of the script
 before comparing their notebook times. It belongs to the notebooks timed in the same run. It is
 a coarse guide: in two runs of 2026-11-26, 90 minutes apart, it took 1.19 and 1.25 s while
