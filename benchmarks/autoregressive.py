@@ -76,8 +76,8 @@ def run(name, seed, x, x_test, quick):
     keep = KeepBest(x_validation)
     start = time.perf_counter()
     fit(model, nll_loss, x_train, epochs=1 if quick else epochs, batch_size=batch_size,
-        optimizer=torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay), schedule="cosine", monitor={"validation": keep},
-        progress=False)
+        optimizer=torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay), schedule="cosine",
+        monitor={"validation": keep}, progress=False)
     train_seconds = time.perf_counter() - start
     model.load_state_dict(keep.state)
     with torch.no_grad():

@@ -239,11 +239,12 @@ class GatedResidualBlock(nn.Module):
 
 
 class SequenceModel(Autoregressive):
-    """A network run along the positions in order, its output at i computed from the inputs at
-    positions <= i alone. It runs on any prefix x_1 .. x_i as well, and gives the same logits
-    there. So sampling position i runs it on that prefix only: a draw of D positions then covers
-    1 + 2 + ... + D = D(D + 1)/2 positions instead of D^2, about half (more than half is saved
-    for attention, whose cost grows with the square of the length).
+    """A network run along the positions in order (indexed from 0 here, as in the code), whose
+    output at position i is computed from its inputs at positions <= i alone. Its input at i
+    holds x_{i-1} (the values shifted right), so the logits of p(x_i | x_<i) need only the prefix
+    x[:, :i + 1], whose last value x_i the shift drops unread. Sampling position i runs the network
+    on that prefix only: a draw of D positions covers 1 + 2 + ... + D = D(D + 1)/2 positions
+    instead of D^2, about half (more for attention, whose cost grows with the square of the length).
     """
 
     def _logits_at(self, x, i):
