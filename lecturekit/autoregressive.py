@@ -17,6 +17,8 @@ the data, all D terms at once (teacher forcing), while sampling needs D passes, 
   (van den Oord et al., 2016), each pixel reading every earlier one.
 * `CausalTransformer`: self-attention whose mask lets position i attend only to earlier ones
   (Vaswani et al., 2017; Radford et al., 2018).
+* `ClassMixture`: p(x) = \sum_c \pi_c p(x | c), one causal convolution told the class c of the
+  data, trained on labelled images and scored on images alone.
 """
 import math
 
@@ -81,15 +83,17 @@ class Autoregressive(nn.Module):
                              f"got {known.dtype} of shape {tuple(known.shape)}")
         return self._fill(x.clone(), known.expand_as(x), generator, temperature)
 
-    def _fill(self, x, known, generator, temperature):
-        """Draw x_i for i = 1 .. dim in turn where not `known`: one network pass per position."""
+    def _fill(self, x, known, generator, temperature, logits_at=None):
+        """Draw x_i for i = 1 .. dim in turn where not `known`: one network pass per position,
+        logits_at(x, i) (by default `_logits_at`) giving the logits of x_i."""
+        logits_at = logits_at or self._logits_at
         was_training = self.training
         self.eval()
         try:
             for i in range(self.dim):
                 if known[:, i].all():
                     continue
-                probs = F.softmax(self._logits_at(x, i) / temperature, dim=-1)
+                probs = F.softmax(logits_at(x, i) / temperature, dim=-1)
                 u = torch.rand(len(x), 1, generator=generator).to(x.device)
                 draw = (probs.cumsum(dim=-1) < u).sum(dim=-1).clamp(max=self.levels - 1)  # inverse CDF
                 x[:, i] = torch.where(known[:, i], x[:, i], draw)
@@ -282,8 +286,101 @@ class CausalConvolution(SequenceModel):
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(channels, channels), nn.ReLU(),
                                   nn.Linear(channels, self.levels))
 
+    def forward(self, x, context=None):
+        """The logits; `context`, if given, of shape (n, channels), is added at every position."""
+        h = self.embed(shift_right(x, start=self.levels))
+        if context is not None:
+            h = h + context[:, None]
+        return self.head(self.blocks(h))
+
+
+class ClassMixture(SequenceModel):
+    r"""A mixture of C autoregressive models, one per class of the data, with equal weights:
+
+        p(x) = \sum_{c=1}^{C} \pi_c p(x | c),   \pi_c = 1/C,   p(x | c) = \prod_i p(x_i | x_<i, c).
+
+    One `CausalConvolution` serves every class: a learned vector e_c, added to its input at every
+    position, tells it c. With labels y it is trained on log p(x, y) = log \pi_y + log p(x | y)
+    (`joint_nll_loss`); it is scored on x alone, log p(x) = logsumexp_c (log \pi_c + log p(x | c)).
+
+    Its own conditionals are those of the mixture, each still causal:
+
+        p(x_i | x_<i) = \sum_c p(c | x_<i) p(x_i | x_<i, c),   p(c | x_<i) \propto \pi_c p(x_<i | c),
+
+    the class's posterior after the earlier pixels weighting each class's prediction; their log
+    is what `forward` returns (C network passes), and their product is p(x). `sample` draws
+    c ~ \pi first and then x ~ p(x | c), which is the same distribution for one network pass per
+    pixel instead of C; `complete` uses the mixture's conditionals.
+
+    Parameters
+    ----------
+    dim, levels : see `Autoregressive`.
+    classes : C, the number of classes (labels 0 .. C-1).
+    channels, dilations, kernel_size, dropout : those of the `CausalConvolution`.
+    """
+
+    def __init__(self, dim=64, levels=17, classes=10, channels=64, dilations=(1, 2, 4, 8, 16, 32), kernel_size=2,
+                 dropout=0.0):
+        super().__init__(dim, levels)
+        self.classes = check_int("classes", classes, low=1)
+        self.network = CausalConvolution(dim, levels, channels, dilations, kernel_size, dropout)
+        self.hparams = dict(self.network.hparams, classes=self.classes)
+        self.receptive_field = self.network.receptive_field
+        self.label = nn.Embedding(self.classes, self.network.hparams["channels"])
+
+    def conditional_logits(self, x, c):
+        """The logits of p(x_i | x_<i, c) for every position, shape (n, length, levels)."""
+        return self.network(x, context=self.label(c))
+
+    def log_prob_given(self, x, c):
+        r"""log p(x | c) = \sum_i log p(x_i | x_<i, c), in nats, shape (n,)."""
+        x, c = self._values("x", x), self._labels(c, len(x))
+        log_conditionals = F.log_softmax(self.conditional_logits(x, c), dim=-1)
+        return log_conditionals.gather(-1, x[..., None]).squeeze(-1).sum(dim=-1)
+
     def forward(self, x):
-        return self.head(self.blocks(self.embed(shift_right(x, start=self.levels))))
+        n, length = x.shape
+        every_class = torch.arange(self.classes, device=x.device).repeat_interleave(n)
+        log_conditionals = F.log_softmax(self.conditional_logits(x.repeat(self.classes, 1), every_class), dim=-1)
+        log_conditionals = log_conditionals.view(self.classes, n, length, self.levels)
+        log_p_x_i = log_conditionals.gather(-1, x.expand(self.classes, n, length)[..., None]).squeeze(-1)
+        log_p_earlier = F.pad(log_p_x_i[..., :-1].cumsum(dim=-1), (1, 0))  # log p(x_<i | c), 0 at i = 0
+        log_posterior = F.log_softmax(log_p_earlier, dim=0)  # log p(c | x_<i); the equal prior cancels
+        return torch.logsumexp(log_posterior[..., None] + log_conditionals, dim=0)
+
+    @torch.no_grad()
+    def sample(self, n, generator=None, temperature=1.0):
+        """n draws x ~ p(x): a class c ~ pi for each, then x ~ p(x | c) (see `sample_given`)."""
+        n = check_int("n", n, low=1)
+        temperature = check_temperature(temperature)
+        c = torch.randint(self.classes, (n,), generator=generator).to(self._device())
+        return self.sample_given(c, generator, temperature)
+
+    @torch.no_grad()
+    def sample_given(self, c, generator=None, temperature=1.0):
+        """One draw x ~ p(x | c) per label in c, one position at a time; integers, shape (len(c), dim).
+        temperature T > 0 divides the logits of p(x_i | x_<i, c)."""
+        c = self._labels(c)
+        temperature = check_temperature(temperature)
+        x = torch.zeros(len(c), self.dim, dtype=torch.long, device=c.device)
+        return self._fill(x, torch.zeros_like(x, dtype=torch.bool), generator, temperature,
+                          lambda x, i: self.conditional_logits(x[:, :i + 1], c)[:, i])
+
+    def _labels(self, c, n=None):
+        """c as a long tensor of labels 0 .. classes-1 (n of them if n is given), or a ValueError."""
+        c = torch.as_tensor(c)
+        if c.ndim != 1 or c.is_floating_point() or (n is not None and len(c) != n):
+            raise ValueError(f"c must be a 1-D integer tensor of labels{'' if n is None else f' of length {n}'}; "
+                             f"got {c.dtype} of shape {tuple(c.shape)}")
+        if c.numel() and (c.min() < 0 or c.max() >= self.classes):
+            raise ValueError(f"c must hold labels 0..{self.classes - 1}; got {c.min().item()}..{c.max().item()}")
+        return c.long().to(self._device())
+
+
+def joint_nll_loss(model, x, y):
+    """The training loss of a `ClassMixture` on labelled data for `train.fit`:
+    -log p(x, y) = -log pi_y - log p(x | y) in nats, averaged over the batch."""
+    return math.log(model.classes) - model.log_prob_given(x, y).mean()
 
 
 class CausalSelfAttention(nn.Module):

@@ -1,4 +1,5 @@
 import itertools
+import math
 
 import pytest
 import scipy.stats
@@ -6,8 +7,8 @@ import torch
 from torch.nn import functional as F
 
 from lecturekit import load_model, save_model
-from lecturekit.autoregressive import (MADE, CausalConvolution, CausalTransformer, FullyVisible, dependence,
-                                       nll_loss)
+from lecturekit.autoregressive import (MADE, CausalConvolution, CausalTransformer, ClassMixture, FullyVisible,
+                                       dependence, joint_nll_loss, nll_loss)
 from lecturekit.train import fit
 from same_model import assert_same_model
 
@@ -18,6 +19,8 @@ FACTORIES = {
                                                                 dilations=(1, 2, 4, 8), dropout=0.1),
     "causal_transformer": lambda dim, levels: CausalTransformer(dim=dim, levels=levels, width=16, heads=2,
                                                                 layers=2, dropout=0.1),
+    "class_mixture": lambda dim, levels: ClassMixture(dim=dim, levels=levels, classes=3, channels=12,
+                                                      dilations=(1, 2, 4, 8), dropout=0.1),
 }
 parametrize_models = pytest.mark.parametrize("name", list(FACTORIES))
 
@@ -41,7 +44,7 @@ def test_changing_x_j_changes_only_the_conditionals_after_j(name):
             assert (after[0, j + 1:] - before[0, j + 1:]).abs().max() > 1e-6, f"x_{j} reaches no later position"
 
 
-SEQUENCE_MODELS = ["causal_convolution", "causal_transformer"]
+SEQUENCE_MODELS = ["causal_convolution", "causal_transformer", "class_mixture"]
 
 
 def make_sequence_model(name):
@@ -62,7 +65,7 @@ def test_a_prefix_pass_gives_the_full_passs_logits(name):
         torch.testing.assert_close(model._logits_at(x, i), full[:, i], atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", SEQUENCE_MODELS)
+@pytest.mark.parametrize("name", ["causal_convolution", "causal_transformer"])  # the mixture samples c first
 def test_sampling_on_prefixes_draws_what_full_passes_draw(name, monkeypatch):
     model = make_sequence_model(name)
     on_prefixes = model.sample(50, generator=torch.Generator().manual_seed(4))
@@ -171,7 +174,7 @@ def test_complete_never_changes_a_known_position(name):
     assert not torch.equal(completed, x)  # some unknown position was drawn anew
 
 
-@parametrize_models
+@pytest.mark.parametrize("name", [name for name in FACTORIES if name != "class_mixture"])  # see below
 def test_completing_with_nothing_known_is_sampling(name):
     model = make(name)
     x = torch.randint(model.levels, (9, model.dim), generator=torch.Generator().manual_seed(5))
@@ -231,6 +234,7 @@ def test_integral_floats_are_accepted_as_levels():
     (lambda: CausalConvolution(kernel_size=1), "kernel_size"),
     (lambda: CausalConvolution(dilations=(1, 0)), "dilations"),
     (lambda: CausalTransformer(width=10, heads=4), "width"),
+    (lambda: ClassMixture(classes=0), "classes"),
 ])
 def test_bad_hyper_parameters_raise_naming_the_argument(build, argument):
     with pytest.raises(ValueError, match=f"^{argument} "):
@@ -242,3 +246,56 @@ def test_training_lowers_the_negative_log_likelihood():
     history = fit(model, nll_loss, dependent_triples(300, torch.Generator().manual_seed(1)), epochs=4,
                   batch_size=30, lr=1e-2, progress=False)
     assert history["loss"][-1] < history["loss"][0] - 0.5
+
+
+def test_class_mixture_log_prob_is_the_log_of_the_mean_of_its_class_likelihoods():
+    model = make("class_mixture")
+    x = torch.randint(model.levels, (6, model.dim), generator=torch.Generator().manual_seed(8))
+    with torch.no_grad():
+        per_class = torch.stack([model.log_prob_given(x, torch.full((6,), c)) for c in range(model.classes)])
+        logits = model.network(x, context=model.label.weight[1].expand(6, -1))
+        torch.testing.assert_close(model.log_prob(x), torch.logsumexp(per_class, 0) - math.log(model.classes))
+        torch.testing.assert_close(model.log_prob_given(x, torch.full((6,), 1)),
+                                   -F.cross_entropy(logits.transpose(1, 2), x, reduction="none").sum(1))
+
+
+def trained_tiny_mixture():
+    """A mixture of 3 classes on (dim 3, levels 3) triples, trained on their labels."""
+    x = dependent_triples(600, torch.Generator().manual_seed(0))
+    y = x[:, 0]  # a label that the data carry
+    model = make("class_mixture", dim=3, levels=3)
+    history = fit(model, joint_nll_loss, (x, y), epochs=8, batch_size=60, lr=3e-2, progress=False)
+    assert history["loss"][-1] < history["loss"][0] - 0.3
+    every_x = torch.tensor(list(itertools.product(range(3), repeat=3)))
+    with torch.no_grad():
+        p = model.log_prob(every_x).exp()
+    return model, p
+
+
+def test_class_mixture_completion_from_nothing_follows_exp_log_prob():
+    """`complete` draws from the mixture's conditionals, `sample` (tested above) class first."""
+    model, p = trained_tiny_mixture()
+    nothing = torch.zeros(20000, 3, dtype=torch.long)
+    draws = model.complete(nothing, torch.zeros(3, dtype=torch.bool), generator=torch.Generator().manual_seed(3))
+    cell = draws[:, 0] * 9 + draws[:, 1] * 3 + draws[:, 2]
+    assert chi_square_p_value(torch.bincount(cell, minlength=27), p) > 1e-3
+
+
+def test_class_mixture_samples_given_a_class_follow_exp_log_prob_given():
+    model, _ = trained_tiny_mixture()
+    every_x = torch.tensor(list(itertools.product(range(3), repeat=3)))
+    with torch.no_grad():
+        p = model.log_prob_given(every_x, torch.full((27,), 2)).exp()
+    draws = model.sample_given(torch.full((20000,), 2), generator=torch.Generator().manual_seed(4))
+    cell = draws[:, 0] * 9 + draws[:, 1] * 3 + draws[:, 2]
+    assert chi_square_p_value(torch.bincount(cell, minlength=27), p) > 1e-3
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.sample_given(torch.tensor([0, 3])),
+    lambda m: m.sample_given(torch.tensor([0.0, 1.0])),
+    lambda m: m.log_prob_given(torch.zeros(2, 12, dtype=torch.long), torch.tensor([0, 1, 2])),
+])
+def test_class_mixture_refuses_bad_labels_naming_c(call):
+    with pytest.raises(ValueError, match="^c "):
+        call(make("class_mixture"))
