@@ -12,7 +12,8 @@ import torch
 
 from lecturekit import device, load_model, save_model
 from lecturekit.autoencoders import Autoencoder, reconstruction_loss
-from lecturekit.autoregressive import MADE, CausalConvolution, CausalTransformer, FullyVisible, nll_loss
+from lecturekit.autoregressive import (MADE, CausalConvolution, CausalTransformer, ClassMixture, FullyVisible,
+                                       joint_nll_loss, nll_loss)
 from lecturekit.data import load_digits, to_counts, toy_distribution
 from lecturekit.diffusion import Denoiser, NoiseSchedule, ancestral_sample, ddpm_nelbo, ode_sample, train_denoiser
 from lecturekit.gan import Discriminator, Generator, train_gan
@@ -109,7 +110,7 @@ def test_diffusion_trains_and_samples_on_the_gpu():
     assert nelbo.shape == (8,) and torch.isfinite(nelbo).all()
 
 
-@pytest.mark.parametrize("make", [FullyVisible, MADE, CausalConvolution, CausalTransformer])
+@pytest.mark.parametrize("make", [FullyVisible, MADE, CausalConvolution, CausalTransformer, ClassMixture])
 def test_autoregressive_models_agree_with_the_cpu_and_sample_on_the_gpu(make, digits):
     torch.manual_seed(0)
     counts = to_counts(digits[0][:32])
@@ -123,6 +124,10 @@ def test_autoregressive_models_agree_with_the_cpu_and_sample_on_the_gpu(make, di
     completed = gpu.complete(counts[:4].to(device()), known, generator=torch.Generator().manual_seed(0))
     assert torch.equal(completed[:, :32].cpu(), counts[:4, :32])
     assert gpu.sample(4, generator=torch.Generator().manual_seed(0)).device.type == "cuda"
+    if make is ClassMixture:
+        labels = digits[1][:32]
+        assert torch.isfinite(joint_nll_loss(gpu, counts.to(device()), labels.to(device())))
+        assert gpu.sample_given(labels[:4], generator=torch.Generator().manual_seed(0)).device.type == "cuda"
 
 
 def test_fid_on_gpu_features_matches_the_cpu(digits):
