@@ -308,9 +308,11 @@ class ClassMixture(SequenceModel):
         p(x_i | x_<i) = \sum_c p(c | x_<i) p(x_i | x_<i, c),   p(c | x_<i) \propto \pi_c p(x_<i | c),
 
     the class's posterior after the earlier pixels weighting each class's prediction; their log
-    is what `forward` returns (C network passes), and their product is p(x). `sample` draws
-    c ~ \pi first and then x ~ p(x | c), which is the same distribution for one network pass per
-    pixel instead of C; `complete` uses the mixture's conditionals.
+    is what `forward` returns (one network pass over C copies of the batch), and their product is
+    p(x). Through p(c | x_<i), every conditional reads all earlier pixels, whatever the dilations.
+    `sample` draws c ~ \pi first and then x ~ p(x | c): at temperature 1 the same distribution as
+    the mixture's conditionals give, for one pass per pixel over the batch instead of C; `complete`
+    uses the mixture's conditionals.
 
     Parameters
     ----------
@@ -325,7 +327,6 @@ class ClassMixture(SequenceModel):
         self.classes = check_int("classes", classes, low=1)
         self.network = CausalConvolution(dim, levels, channels, dilations, kernel_size, dropout)
         self.hparams = dict(self.network.hparams, classes=self.classes)
-        self.receptive_field = self.network.receptive_field
         self.label = nn.Embedding(self.classes, self.network.hparams["channels"])
 
     def conditional_logits(self, x, c):
@@ -350,7 +351,10 @@ class ClassMixture(SequenceModel):
 
     @torch.no_grad()
     def sample(self, n, generator=None, temperature=1.0):
-        """n draws x ~ p(x): a class c ~ pi for each, then x ~ p(x | c) (see `sample_given`)."""
+        """n draws x ~ p(x): a class c ~ pi for each, then x ~ p(x | c) (see `sample_given`).
+
+        temperature T divides the logits of p(x_i | x_<i, c); for T != 1 that is not the same
+        distribution as `complete` with nothing known, which divides the mixture's logits."""
         n = check_int("n", n, low=1)
         temperature = check_temperature(temperature)
         c = torch.randint(self.classes, (n,), generator=generator).to(self._device())

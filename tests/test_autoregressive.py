@@ -255,6 +255,7 @@ def test_class_mixture_log_prob_is_the_log_of_the_mean_of_its_class_likelihoods(
         per_class = torch.stack([model.log_prob_given(x, torch.full((6,), c)) for c in range(model.classes)])
         logits = model.network(x, context=model.label.weight[1].expand(6, -1))
         torch.testing.assert_close(model.log_prob(x), torch.logsumexp(per_class, 0) - math.log(model.classes))
+        torch.testing.assert_close(model.logits(x).logsumexp(-1), torch.zeros(6, model.dim))  # normalised as is
         torch.testing.assert_close(model.log_prob_given(x, torch.full((6,), 1)),
                                    -F.cross_entropy(logits.transpose(1, 2), x, reduction="none").sum(1))
 
