@@ -1,6 +1,6 @@
 """Lecture 08: the autoregressive models' exact test NLL on the digits, in nats per image.
 
-    python benchmarks/autoregressive.py            # the full run, 3 seeds (about 30 min on 2 idle cores)
+    python benchmarks/autoregressive.py            # the full run, 3 seeds (about 50 min on 2 idle cores)
     python benchmarks/autoregressive.py --quick    # a smoke test: 1 seed, 1 epoch, results in a temp folder
 
 Each model is trained on the training split minus a validation split of 200 images (drawn with
