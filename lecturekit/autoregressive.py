@@ -327,7 +327,7 @@ class ClassMixture(SequenceModel):
         self.classes = check_int("classes", classes, low=1)
         self.network = CausalConvolution(dim, levels, channels, dilations, kernel_size, dropout)
         self.hparams = dict(self.network.hparams, classes=self.classes)
-        self.label = nn.Embedding(self.classes, self.network.hparams["channels"])
+        self.label = nn.Embedding(self.classes, self.network.hparams["channels"])  # e_c, one vector per class
 
     def conditional_logits(self, x, c):
         """The logits of p(x_i | x_<i, c) for every position, shape (n, length, levels)."""

@@ -97,12 +97,19 @@ def test_made_masks_let_no_path_reach_an_earlier_or_equal_output():
     assert torch.equal(model.direct.mask.bool(), (i > j).expand(18, 6))
 
 
+EVERY_TRIPLE = torch.tensor(list(itertools.product(range(3), repeat=3)))  # row 9 x_1 + 3 x_2 + x_3
+
+
+def triple_counts(draws):
+    """How often each of the 27 triples occurs among `draws`, in the order of EVERY_TRIPLE."""
+    return torch.bincount(draws[:, 0] * 9 + draws[:, 1] * 3 + draws[:, 2], minlength=27)
+
+
 @parametrize_models
 def test_the_27_probabilities_of_dim_3_levels_3_sum_to_one(name):
     model = make(name, dim=3, levels=3)
-    every_x = torch.tensor(list(itertools.product(range(3), repeat=3)))
     with torch.no_grad():
-        total = model.log_prob(every_x).exp().sum()
+        total = model.log_prob(EVERY_TRIPLE).exp().sum()
     torch.testing.assert_close(total, torch.tensor(1.0), atol=1e-5, rtol=0)
 
 
@@ -142,14 +149,12 @@ def test_samples_follow_exp_log_prob_by_a_chi_square_test(name):
     model = make(name, dim=3, levels=3)
     fit(model, nll_loss, dependent_triples(600, torch.Generator().manual_seed(0)), epochs=8, batch_size=60,
         lr=3e-2, progress=False)
-    every_x = torch.tensor(list(itertools.product(range(3), repeat=3)))
     with torch.no_grad():
-        p = model.log_prob(every_x).exp().view(3, 3, 3)
+        p = model.log_prob(EVERY_TRIPLE).exp().view(3, 3, 3)
     independent = p.sum((1, 2))[:, None, None] * p.sum((0, 2))[None, :, None] * p.sum((0, 1))[None, None, :]
     assert 0.5 * (p - independent).abs().sum() > 0.2, "the test needs a model whose pixels depend on each other"
     samples = model.sample(20000, generator=torch.Generator().manual_seed(3))
-    cell = samples[:, 0] * 9 + samples[:, 1] * 3 + samples[:, 2]
-    assert chi_square_p_value(torch.bincount(cell, minlength=27), p.reshape(-1)) > 1e-3
+    assert chi_square_p_value(triple_counts(samples), p.reshape(-1)) > 1e-3
 
 
 def test_temperature_divides_the_logits():
@@ -260,36 +265,34 @@ def test_class_mixture_log_prob_is_the_log_of_the_mean_of_its_class_likelihoods(
                                    -F.cross_entropy(logits.transpose(1, 2), x, reduction="none").sum(1))
 
 
+@pytest.fixture(scope="module")
 def trained_tiny_mixture():
-    """A mixture of 3 classes on (dim 3, levels 3) triples, trained on their labels."""
+    """A mixture of 3 classes on (dim 3, levels 3) triples, trained on their labels, and its
+    probabilities of the 27 triples."""
     x = dependent_triples(600, torch.Generator().manual_seed(0))
     y = x[:, 0]  # a label that the data carry
     model = make("class_mixture", dim=3, levels=3)
     history = fit(model, joint_nll_loss, (x, y), epochs=8, batch_size=60, lr=3e-2, progress=False)
     assert history["loss"][-1] < history["loss"][0] - 0.3
-    every_x = torch.tensor(list(itertools.product(range(3), repeat=3)))
     with torch.no_grad():
-        p = model.log_prob(every_x).exp()
+        p = model.log_prob(EVERY_TRIPLE).exp()
     return model, p
 
 
-def test_class_mixture_completion_from_nothing_follows_exp_log_prob():
+def test_class_mixture_completion_from_nothing_follows_exp_log_prob(trained_tiny_mixture):
     """`complete` draws from the mixture's conditionals, `sample` (tested above) class first."""
-    model, p = trained_tiny_mixture()
+    model, p = trained_tiny_mixture
     nothing = torch.zeros(20000, 3, dtype=torch.long)
     draws = model.complete(nothing, torch.zeros(3, dtype=torch.bool), generator=torch.Generator().manual_seed(3))
-    cell = draws[:, 0] * 9 + draws[:, 1] * 3 + draws[:, 2]
-    assert chi_square_p_value(torch.bincount(cell, minlength=27), p) > 1e-3
+    assert chi_square_p_value(triple_counts(draws), p) > 1e-3
 
 
-def test_class_mixture_samples_given_a_class_follow_exp_log_prob_given():
-    model, _ = trained_tiny_mixture()
-    every_x = torch.tensor(list(itertools.product(range(3), repeat=3)))
+def test_class_mixture_samples_given_a_class_follow_exp_log_prob_given(trained_tiny_mixture):
+    model, _ = trained_tiny_mixture
     with torch.no_grad():
-        p = model.log_prob_given(every_x, torch.full((27,), 2)).exp()
+        p = model.log_prob_given(EVERY_TRIPLE, torch.full((27,), 2)).exp()
     draws = model.sample_given(torch.full((20000,), 2), generator=torch.Generator().manual_seed(4))
-    cell = draws[:, 0] * 9 + draws[:, 1] * 3 + draws[:, 2]
-    assert chi_square_p_value(torch.bincount(cell, minlength=27), p) > 1e-3
+    assert chi_square_p_value(triple_counts(draws), p) > 1e-3
 
 
 @pytest.mark.parametrize("call", [
