@@ -15,8 +15,9 @@ notebook itself costs. The slower run is printed and noted beside it.
 The same machine also runs at different speeds from one hour to the next (lecture 05, best of 2,
 took 31.0 s in one run of the script and 46.1 s in one five hours later, the notebook unchanged but
 for a faster loading of the digits), so the script first times a fixed
-reference workload, `notebook.reference.seconds`: compare it between two runs of the script
-before comparing their notebook times. It belongs to the notebooks timed in the same run. It is
+reference workload, `notebook.reference.seconds`, and times it again after the last notebook,
+`notebook.reference_after.seconds`: compare them between two runs of the script before comparing
+their notebook times. Both belong to the notebooks timed in the same run. The reference is
 a coarse guide: in two runs of 2026-11-26, 90 minutes apart, it took 1.19 and 1.25 s while
 lecture 09 took 46.1 and 55.1 s.
 """
@@ -85,7 +86,7 @@ def main(prefixes, save_dir=None, repeat=2):
     print(f"reference workload: {reference:.2f} s")
     timed = ", ".join(p.name[:2] for p in paths)
     rows = [("notebook.reference.seconds", reference, "", "a fixed workload (reference_seconds), best of 3: "
-             f"the machine's speed in the run that timed notebooks {timed}")]
+             f"the machine's speed before the run that timed notebooks {timed}")]
     for path in every:
         number = path.name[:2]
         target = TARGET_SECONDS.get(number, DEFAULT_TARGET_SECONDS)
@@ -101,10 +102,15 @@ def main(prefixes, save_dir=None, repeat=2):
         else:
             continue
         rows.append((key, seconds, f"< {target} s", f"`{path.name}`, {how}"))
-    notebooks = [row for row in rows if row[0] != "notebook.reference.seconds"]
+    notebooks = rows[1:]
+    reference_after = reference_seconds()
+    print(f"reference workload after the notebooks: {reference_after:.2f} s")
+    rows.append(("notebook.reference_after.seconds", reference_after, "",
+                 "the same workload timed again after the notebooks: if it moved, the machine's speed did too"))
     rows.append(("notebook.total.seconds", sum(row[1] for row in notebooks), "", "sum of the notebooks"))
     record("notebooks", "Notebook run times", rows,
-           notes="\nEach notebook executed top to bottom in a fresh kernel by `python benchmarks/notebooks.py`.")
+           notes="\nEach notebook executed top to bottom in a fresh kernel by `python benchmarks/notebooks.py`, "
+                 "timed from the kernel's start to the end of the last cell (the kernel's shutdown is not counted).")
 
 
 if __name__ == "__main__":
