@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+from torch.nn import functional as F
 
 import lecturekit.exercises
 from lecturekit.exercises._feedback import NOT_ATTEMPTED
@@ -83,7 +84,8 @@ def test_every_exercise_lists_a_mutant(lecture, exercise):
 def test_every_mutant_fails_with_its_name(lecture, exercise, mutant, capsys):
     assert not exercise.check(mutant.function)
     out = capsys.readouterr().out
-    assert out.startswith(f"✗ {exercise.name}, case «") and "expected:" in out and "got:" in out
+    assert out.startswith(f"✗ {exercise.name}, case «")
+    assert ("expected:" in out and "got:" in out) or "your function raised" in out
     assert f"Hint: this looks like {mutant.name}." in out
 
 
@@ -102,6 +104,210 @@ def test_an_unknown_mistake_gets_the_general_hint(capsys):
     exercise = CHECKERS["03"].KL
     assert not exercise.check(lambda mu, logvar: (mu**2).sum(dim=-1))
     assert f"Hint: {exercise.hint}" in capsys.readouterr().out
+
+
+def _feedback(lecture, name, function):
+    """What the checker of exercise `name` of `lecture` prints for `function`, after asserting it fails."""
+    (exercise,) = [e for e in CHECKERS[lecture].EXERCISES if e.name == name]
+    passed, out = exercise.feedback(function)
+    assert not passed, out
+    return exercise, out
+
+
+def _hide_labels_in_place(y, labelled):
+    keep = torch.zeros(len(y), dtype=torch.bool)
+    keep[labelled] = True
+    y[~keep] = -1
+    return y
+
+
+def _clip_then_penalise(critic, real, fake, eps):
+    """WGAN's weight clipping mixed into WGAN-GP's penalty: it changes the caller's critic."""
+    for parameter in critic.parameters():
+        parameter.data.clamp_(-0.01, 0.01)
+    return CHECKERS["06"]._reference_penalty(critic, real, fake, eps)
+
+
+def _centred_in_place_precision(real, fake, k):
+    centre = real.mean(dim=0)
+    real -= centre
+    fake -= centre
+    radius = torch.cdist(real, real).kthvalue(k + 1, dim=1).values
+    return float((torch.cdist(real, fake) <= radius[:, None]).any(dim=0).double().mean())
+
+
+def _q_sample_into_x0(betas, x0, t, eps):
+    alpha_bar = torch.cumprod(1 - betas, dim=0)[t - 1][:, None]
+    return x0.mul_(alpha_bar.sqrt()) + (1 - alpha_bar).sqrt() * eps
+
+
+def _components_centring_x(x, k):
+    x -= x.mean(dim=0)
+    return torch.linalg.svd(x, full_matrices=False).Vh[:k]
+
+
+def _posterior_into_joint(joint):
+    joint -= torch.logsumexp(joint, dim=1, keepdim=True)
+    return joint
+
+
+# Functions that change their input (issue 30), each with its right answer: the argument must be named.
+CHANGING_THEIR_INPUT = [
+    ("03", "gaussian_kl", lambda mu, logvar: 0.5 * (mu.pow_(2) + logvar.exp() - 1 - logvar).sum(dim=-1), "argument `mu`"),
+    ("00", "log_posterior", _posterior_into_joint, "argument `joint`"),
+    ("09", "q_sample", _q_sample_into_x0, "argument `x0`"),
+    ("01", "pca_components", _components_centring_x, "argument `x`"),
+    ("10", "precision", _centred_in_place_precision, "arguments `real` and `fake`"),
+    ("03", "reparameterize", lambda mu, logvar, eps: mu + eps.mul_((0.5 * logvar).exp()), "argument `eps`"),
+    ("04", "hide_labels", _hide_labels_in_place, "argument `y`"),
+    ("06", "gradient_penalty", _clip_then_penalise, "argument `critic`"),
+]
+
+
+@pytest.mark.parametrize(("lecture", "name", "function", "arguments"), CHANGING_THEIR_INPUT,
+                         ids=[f"{lecture}-{name}" for lecture, name, _, _ in CHANGING_THEIR_INPUT])
+def test_a_function_that_changes_its_input_fails_naming_the_argument(lecture, name, function, arguments):
+    _, out = _feedback(lecture, name, function)
+    assert f"your function changed its {arguments}\n" in out, out
+    assert "Hint: Compute new tensors instead of changing your inputs" in out
+
+
+def test_the_changed_argument_is_named_by_the_reference_when_the_student_takes_args():
+    _, out = _feedback("00", "log_posterior", lambda *args: _posterior_into_joint(*args))
+    assert "changed its argument `joint`" in out
+
+
+def test_an_in_place_operation_on_a_tensor_that_needs_gradients_gets_its_own_hint():
+    _, out = _feedback("03", "reparameterize", lambda mu, logvar, eps: mu.add_((0.5 * logvar).exp() * eps))
+    assert "your function raised RuntimeError" in out and "in your line: " in out, out
+    assert "Hint: An in-place operation" in out
+
+
+def _components_of_five_columns(x, k):
+    return torch.linalg.svd(x - x.mean(dim=0), full_matrices=False).Vh[:k, :5]
+
+
+def _error_times_five(x, mean, components):
+    f = x - mean
+    return ((f @ components.T @ components - f) ** 2).mean() * len(x) * 5
+
+
+# Answers with a size written in as a number (issue 30): right on the lectures' first cases only.
+HARD_CODED = [
+    ("02", "sparse_loss", lambda x_hat, x, z, penalty: F.mse_loss(x_hat, x) * 6 + penalty * z.abs().mean() * 3,
+     "4 pixels"),
+    ("04", "semi_supervised_loss", lambda x_hat, x, logits, y, lam: F.mse_loss(x_hat, x) * 5
+     + lam * F.cross_entropy(logits, y), "7 pixels"),
+    ("01", "reconstruction_error", _error_times_five, "7-D"),
+    ("01", "pca_components", _components_of_five_columns, "7-D"),
+]
+
+
+@pytest.mark.parametrize(("lecture", "name", "function", "size"), HARD_CODED,
+                         ids=[f"{lecture}-{name}" for lecture, name, _, _ in HARD_CODED])
+def test_a_hard_coded_size_fails_on_a_case_of_another_size(lecture, name, function, size):
+    _, out = _feedback(lecture, name, function)
+    case = re.match(r"✗ \w+, case «([^»]*)»", out)[1]
+    assert size in case, out
+    assert "the values differ" in out or "expected shape (k, d) = (3, 7)" in out, out
+
+
+def test_float_labels_are_rejected_as_floats():
+    exercise, out = _feedback("04", "hide_labels", lambda y, labelled: torch.full(y.shape, -1.0).index_put(
+        (torch.as_tensor(labelled),), y[labelled].float()))
+    assert "expected integers of dtype torch.int64, got dtype torch.float32" in out, out
+    assert "Labels and indices stay integers" in out and exercise.hint not in out
+
+
+def test_a_wrong_shape_in_pca_components_reports_the_shape_asked_for():
+    _, out = _feedback("01", "pca_components",
+                       lambda x, k: torch.linalg.svd(x - x.mean(dim=0), full_matrices=False).Vh[:k].T)
+    assert "expected shape (k, d) = (1, 5), one principal direction per row, got shape (5, 1)" in out, out
+    assert "(5, 5)" not in out
+
+
+def test_a_penalty_rebuilt_from_item_is_said_to_have_no_grad_fn():
+    def gradient_penalty(critic, real, fake, eps):
+        x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+        return torch.tensor(((grad.flatten(start_dim=1).norm(dim=1) - 1) ** 2).mean().item())
+
+    _, out = _feedback("06", "gradient_penalty", gradient_penalty)
+    assert "this looks like a penalty with the right value but no grad_fn" in out, out
+    assert "without create_graph=True, or when the value leaves torch (.item()" in out
+
+
+def _radius(real, k):
+    return torch.cdist(real, real).kthvalue(k + 1, dim=1).values
+
+
+# Three wrong precisions that give the same number (0.6) on the first case (issue 30).
+PRECISIONS_WITH_ANOTHER_MISTAKE = {
+    "squared distances against plain radii": lambda real, fake, k: float(
+        (torch.cdist(real, fake) ** 2 <= _radius(real, k)[:, None]).any(dim=0).double().mean()),
+    "one radius for every ball": lambda real, fake, k: float(
+        (torch.cdist(real, fake) <= _radius(real, k).mean()).any(dim=0).double().mean()),
+    "the L1 distance to the fake points": lambda real, fake, k: float(
+        (torch.cdist(real, fake, p=1.0) <= _radius(real, k)[:, None]).any(dim=0).double().mean()),
+}
+
+
+@pytest.mark.parametrize("precision", PRECISIONS_WITH_ANOTHER_MISTAKE.values(), ids=PRECISIONS_WITH_ANOTHER_MISTAKE)
+def test_a_mistake_that_matches_a_mutant_on_one_case_only_is_not_named(precision):
+    exercise, out = _feedback("10", "precision", precision)
+    counting_itself = exercise.mutants[0]
+    first_case = exercise.cases[0].make_args
+    assert precision(*first_case()) == counting_itself.function(*first_case()) != exercise.reference(*first_case())
+    assert "this looks like" not in out and exercise.hint in out, out
+
+
+def test_the_flow_loss_summed_and_divided_by_d_is_not_named_the_sum_over_coordinates():
+    def flow_matching_loss(v, x0, x1, t):
+        x_t = (1 - t[:, None]) * x0 + t[:, None] * x1
+        return ((v(x_t, t) - (x1 - x0)) ** 2).sum() / x0.shape[1]
+
+    exercise, out = _feedback("09", "flow_matching_loss", flow_matching_loss)
+    summed = exercise.mutants[3]
+    (square,) = [case for case in exercise.cases if case.description == "3 points in 3-D"]  # n = d: no difference
+    assert flow_matching_loss(*square.make_args()) == pytest.approx(summed.function(*square.make_args()))
+    assert "this looks like" not in out and exercise.hint in out, out
+
+
+def test_a_float_where_a_tensor_is_asked_gets_a_hint_about_the_type_not_the_formula():
+    def sparse_loss(x_hat, x, z, penalty):
+        return float(((x_hat - x) ** 2).sum(dim=1).mean() + penalty * z.abs().sum(dim=1).mean())
+
+    exercise, out = _feedback("02", "sparse_loss", sparse_loss)
+    assert "expected a tensor, got a float" in out and "Hint: Return a torch tensor" in out, out
+    assert exercise.hint not in out
+
+
+@pytest.mark.parametrize(("answer", "said"), [(lambda *args: None, "your function returned None"),
+                                              (lambda mu, logvar: [0.0] * len(mu), "expected one tensor, got a list of 2 values"),
+                                              (lambda mu, logvar: (mu + logvar)[:, :1], "expected shape (")])
+def test_the_form_of_an_answer_gets_its_own_hint(answer, said):
+    exercise, out = _feedback("03", "gaussian_kl", answer)
+    assert said in out and exercise.hint not in out, out
+
+
+def test_not_implemented_on_a_later_case_says_which_case_raised():
+    reference = _define("08", "made_masks")
+
+    def made_masks(hidden_degrees, dim):
+        if dim > 3:
+            raise NotImplementedError("only for 3 pixels")
+        return reference(hidden_degrees, dim)
+
+    _, out = _feedback("08", "made_masks", made_masks)
+    assert out.startswith("✗ made_masks, case «dim = 4, hidden degrees 1, 2, 3, 1, 2, 3 (the lecture's tiny MADE)»: "
+                          "your function raised NotImplementedError here, after passing 1 case before this one"), out
+    assert NOT_ATTEMPTED not in out
+
+
+def test_quiet_prints_nothing(capsys):
+    assert not CHECKERS["03"].gaussian_kl(lambda mu, logvar: mu, quiet=True)
+    assert CHECKERS["03"].gaussian_kl(_define("03", "gaussian_kl"), quiet=True)
+    assert capsys.readouterr().out == ""
 
 
 def test_the_gradient_penalty_reference_agrees_with_lecturekit():

@@ -60,7 +60,8 @@ POSTERIOR = Exercise(
     name="log_posterior",
     reference=lambda joint: torch.log_softmax(joint, dim=1),
     cases=(Case("4 images, 3 classes, log joints near 0", lambda: _joints(1.0)),
-           Case("log joints near -300, as for 64 real pixels", lambda: _joints(5.0, shift=-300.0, seed=1))),
+           Case("6 images, 10 classes, log joints near -300 as for 64 real pixels",
+                lambda: _joints(5.0, shift=-300.0, n=6, n_classes=10, seed=1))),
     hint="Bayes' rule in logs: log p(y=c | x) = log p(x, c) - log sum_c' p(x, c'); "
          "torch.logsumexp(joint, dim=1, keepdim=True) computes the second term stably.",
     mutants=(Mutant("a normalisation over the images (dim 0) instead of the classes", _over_samples,

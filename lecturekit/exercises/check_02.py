@@ -53,9 +53,10 @@ def _mse_per_pixel(x_hat, x, z, penalty):
 SPARSE_LOSS = Exercise(
     name="sparse_loss",
     reference=_reference_sparse_loss,
-    cases=(Case("penalty = 0: the plain reconstruction loss", lambda: _batch(penalty=0.0)),
+    cases=(Case("penalty = 0: the plain reconstruction loss, 5 images of 6 pixels", lambda: _batch(penalty=0.0)),
            Case("5 images, 6 pixels, 3 code units, penalty = 0.1", lambda: _batch()),
-           Case("8 images, penalty = 1", lambda: _batch(n=8, penalty=1.0, seed=1))),
+           Case("8 images, 4 pixels, 2 code units, penalty = 1", lambda: _batch(n=8, d=4, k=2, penalty=1.0, seed=1)),
+           Case("3 images, 9 pixels, 5 code units, penalty = 0.5", lambda: _batch(n=3, d=9, k=5, penalty=0.5, seed=2))),
     hint="(1/n) sum_i || x_hat_i - x_i ||^2 + penalty * (1/n) sum_i sum_j |z_ij|: sum over pixels and code "
          "units, average over the n images.",
     mutants=(Mutant("the L2 penalty z^2 instead of |z|", _l2_penalty,

@@ -107,8 +107,11 @@ PENALTY = Exercise(
                     "Gulrajani et al. (2017) penalise on x_hat = eps x + (1 - eps) G(z), between the two distributions."),
              Mutant("the norm over the last axis only, not the flattened sample", _last_axis_norm,
                     "For images, flatten each sample first: grad.flatten(start_dim=1).norm(dim=1)."),
-             Mutant("the gradient taken without create_graph=True", _no_create_graph,
-                    "Without create_graph=True the penalty is a constant to the optimiser: it cannot train the critic.")),
+             Mutant("a penalty with the right value but no grad_fn, cut off from the critic's weights",
+                    _no_create_graph,
+                    "To the optimiser such a penalty is a constant: it cannot train the critic. The graph is lost when "
+                    "the gradient is taken without create_graph=True, or when the value leaves torch (.item(), "
+                    ".detach(), numpy, torch.tensor(...)); keep the penalty a torch expression of critic(x_hat).")),
 )
 
 lsgan_discriminator_loss = LSGAN.check

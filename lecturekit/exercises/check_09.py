@@ -105,10 +105,11 @@ def _velocity(x0, x1):
 FLOW = Exercise(
     name="flow_matching_loss",
     reference=_reference_flow_loss,
-    cases=(Case("2 points in 2-D", lambda: _flow_batch(2, 2)),
+    cases=(Case("3 points in 2-D", lambda: _flow_batch(3, 2)),
            Case("5 points in 2-D at t = 0, 0.25, 0.5, 0.75, 1", lambda: _flow_batch(5, 2, seed=1,
                                                                                        t=[0, 0.25, 0.5, 0.75, 1])),
-           Case("4 points in 3-D", lambda: _flow_batch(4, 3, seed=2))),
+           Case("4 points in 3-D", lambda: _flow_batch(4, 3, seed=2)),
+           Case("3 points in 3-D", lambda: _flow_batch(3, 3, seed=3))),
     hint="x_t = (1 - t) x0 + t x1 with t[:, None], so that each row gets its own t; the target is x1 - x0; return "
          "((v(x_t, t) - (x1 - x0)) ** 2).mean(), the mean over the rows and the coordinates.",
     mutants=(Mutant("the path run backwards, x_t = t x0 + (1 - t) x1",
