@@ -99,11 +99,10 @@ class Exercise:
     rtol: float = 1e-4
     atol: float = 1e-5
 
-    def check(self, student, quiet=False):
-        """Run every case; print the verdict (unless `quiet`) and return True when all pass."""
+    def check(self, student):
+        """Run every case; print the verdict and return True when all pass."""
         passed, feedback = self.feedback(student)
-        if not quiet:
-            print(feedback)
+        print(feedback)
         return passed
 
     def feedback(self, student):
