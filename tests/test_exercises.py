@@ -216,7 +216,7 @@ def test_float_labels_are_rejected_as_floats():
     exercise, out = _feedback("04", "hide_labels", lambda y, labelled: torch.full(y.shape, -1.0).index_put(
         (torch.as_tensor(labelled),), y[labelled].float()))
     assert "expected integers of dtype torch.int64, got dtype torch.float32" in out, out
-    assert "Labels and indices stay integers" in out and exercise.hint not in out
+    assert "Labels and indices keep their integer dtype" in out and exercise.hint not in out
 
 
 def test_a_wrong_shape_in_pca_components_reports_the_shape_asked_for():
@@ -235,6 +235,17 @@ def test_a_penalty_rebuilt_from_item_is_said_to_have_no_grad_fn():
     _, out = _feedback("06", "gradient_penalty", gradient_penalty)
     assert "this looks like a penalty with the right value but no grad_fn" in out, out
     assert "without create_graph=True, or when the value leaves torch (.item()" in out
+
+
+def test_a_penalty_that_runs_backward_itself_is_told_so():
+    def gradient_penalty(critic, real, fake, eps):
+        penalty = CHECKERS["06"]._reference_penalty(critic, real, fake, eps)
+        penalty.backward()
+        return penalty
+
+    _, out = _feedback("06", "gradient_penalty", gradient_penalty)
+    assert "its graph was freed, as a .backward() inside your function frees it" in out, out
+    assert "Hint: Return the penalty without calling .backward()" in out
 
 
 def _radius(real, k):

@@ -11,5 +11,9 @@ An unwritten exercise (a stub raising NotImplementedError) reads "not attempted 
 
     python -m lecturekit.exercises build [--output-dir DIR]
 
-writes the student copies of notebooks/exercises/*.ipynb, solutions replaced by stubs.
+writes the student copies of notebooks/exercises/*.ipynb, solutions replaced by stubs, and
+
+    python -m lecturekit.exercises build --nbgrader DIR
+
+an nbgrader course folder with one graded test cell per exercise (see `build`).
 """

@@ -40,8 +40,9 @@ TUPLE_HINT = "Return the values the exercise lists, in its order, as a tuple: re
 ONE_VALUE_HINT = "Return one value, as the exercise asks, not a tuple or a list: add up the terms if they are its parts."
 SHAPE_HINT = ("Values are compared once the shape is right: check the shape the exercise asks for, the dimension "
               "you sum or average over (dim=..., keepdim=...), and for a transpose or a missing [:, None].")
-INTEGER_HINT = ("Labels and indices stay integers: a float such as -1.0, or torch.full(..., -1.0), makes the whole "
-                "tensor float, which F.cross_entropy and indexing refuse; torch.full_like(y, -1) keeps y's dtype.")
+INTEGER_HINT = ("Labels and indices keep their integer dtype, which F.cross_entropy and indexing need: a float such "
+                "as -1.0, or torch.full(..., -1.0), makes the whole tensor float, and .int() makes it int32; "
+                "torch.full_like(y, -1) keeps y's dtype.")
 
 
 @dataclass(frozen=True)

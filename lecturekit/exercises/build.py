@@ -1,4 +1,5 @@
-"""Build the student copies of the exercise notebooks: every solution replaced by a stub.
+"""Build the student copies of the exercise notebooks, every solution replaced by a stub, or an
+nbgrader course folder that grades them.
 
     python -m lecturekit.exercises build [--output-dir DIR] [notebooks ...]
 
@@ -170,7 +171,8 @@ def build_nbgrader(course_dir, notebooks=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m lecturekit.exercises",
-                                     description="Build the student copies of the exercise notebooks.")
+                                     description="Build the student copies of the exercise notebooks, or an nbgrader "
+                                                 "course folder.")
     commands = parser.add_subparsers(dest="command", required=True)
     build_parser = commands.add_parser("build", help="write the student notebooks, solutions replaced by stubs")
     build_parser.add_argument("notebooks", nargs="*", help="instructor notebooks (default: notebooks/exercises/*.ipynb)")

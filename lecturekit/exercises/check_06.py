@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from ..gan import discriminator_loss
-from ._feedback import Case, Exercise, Mutant
+from ._feedback import Case, Difference, Exercise, Malformed, Mutant
 
 
 def _scores(n=4, seed=0):
@@ -64,7 +64,13 @@ def _with_critic_gradient(fn, args):
     penalty = fn(*args)
     if not isinstance(penalty, torch.Tensor) or not penalty.requires_grad:
         return penalty, torch.zeros(())
-    (grad,) = torch.autograd.grad(penalty, critic.w, allow_unused=True)
+    try:
+        (grad,) = torch.autograd.grad(penalty, critic.w, allow_unused=True)
+    except RuntimeError as error:  # the graph was freed: the function ran backward itself
+        raise Malformed(Difference(
+            "the checker cannot differentiate your penalty: its graph was freed, as a .backward() inside your "
+            "function frees it", "Return the penalty without calling .backward(): the training loop adds it to the "
+            "critic's loss and calls backward once.")) from error
     return penalty, torch.zeros(()) if grad is None else grad
 
 
