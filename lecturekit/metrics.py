@@ -282,6 +282,7 @@ def precision_recall(real, fake, k=3):
         recall      = mean over real phi of f(phi, fake)   (data that samples reach)
 
     Mode collapse lowers recall and keeps precision; blurry or noisy samples lower precision.
+    A point on a ball's edge counts as inside (<=), as in the authors' code.
     """
     real, fake = _check_sets(real, fake, k)
     distance = _distances(real, fake)
@@ -299,11 +300,14 @@ def density_coverage(real, fake, k=5):
         density  = 1 / (k M) sum_j sum_i 1[ y_j in B(x_i, NND_k(x_i)) ]    (M fake points y_j)
         coverage = 1 / N sum_i 1[ some y_j in B(x_i, NND_k(x_i)) ]          (N real points x_i)
 
-    Density counts how many real balls hold each sample: about 1 when the two sets come from
-    the same distribution, above 1 when samples crowd into dense regions of the data.
+    The balls are open, || y_j - x_i || < NND_k(x_i), as in the authors' code: a copy of the real
+    set then scores density 1 (each ball holds its centre and the k - 1 nearer neighbours) and
+    coverage 1. Density counts how many real balls hold each sample, divided by k: about 1 when
+    the two sets come from the same distribution, above 1 when samples crowd into dense regions
+    of the data.
     """
     real, fake = _check_sets(real, fake, k)
-    inside = _distances(real, fake) <= _kth_neighbour_radius(real, k)[:, None]
+    inside = _distances(real, fake) < _kth_neighbour_radius(real, k)[:, None]
     density = inside.double().sum() / (k * len(fake))
     coverage = inside.any(dim=1).double().mean()
     return density.item(), coverage.item()

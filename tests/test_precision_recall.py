@@ -13,15 +13,16 @@ def uniform(rng, n, width=1.0):
 
 
 def brute_force(real, fake, k):
-    """The four numbers by their definitions, one point at a time."""
+    """The four numbers by their definitions, one point at a time: precision and recall with closed
+    balls (<=, Kynkaanniemi et al.'s code), density and coverage with open ones (<, Naeem et al.'s code)."""
     d_rr, d_ff, d_rf = cdist(real, real), cdist(fake, fake), cdist(real, fake)
     r_real = np.sort(d_rr, axis=1)[:, k]
     r_fake = np.sort(d_ff, axis=1)[:, k]
     precision = np.mean([any(d_rf[i, j] <= r_real[i] for i in range(len(real))) for j in range(len(fake))])
     recall = np.mean([any(d_rf[i, j] <= r_fake[j] for j in range(len(fake))) for i in range(len(real))])
-    counts = [sum(d_rf[i, j] <= r_real[i] for i in range(len(real))) for j in range(len(fake))]
+    counts = [sum(d_rf[i, j] < r_real[i] for i in range(len(real))) for j in range(len(fake))]
     density = sum(counts) / (k * len(fake))
-    coverage = np.mean([any(d_rf[i, j] <= r_real[i] for j in range(len(fake))) for i in range(len(real))])
+    coverage = np.mean([any(d_rf[i, j] < r_real[i] for j in range(len(fake))) for i in range(len(real))])
     return precision, recall, density, coverage
 
 
@@ -34,12 +35,37 @@ def test_the_four_numbers_match_a_brute_force_implementation(k):
     assert 0 < ours[0] < 1 and 0 < ours[3] < 1   # precision and coverage are not at a trivial end
 
 
-def test_identical_sets_score_one():
-    real = uniform(np.random.default_rng(0), 500)
-    assert precision_recall(real, real) == (1.0, 1.0)
-    density, coverage = density_coverage(real, real)
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_points_on_a_balls_edge_count_as_the_reference_codes_count_them(k):
+    """Integer points: many distances tie with a radius, where <= and < give different answers."""
+    rng = np.random.default_rng(10 + k)
+    real, fake = rng.integers(0, 4, size=(60, 2)).astype(float), rng.integers(0, 5, size=(50, 2)).astype(float)
+    ours = (*precision_recall(real, fake, k), *density_coverage(real, fake, k))
+    assert ours == pytest.approx(brute_force(real, fake, k), abs=1e-12)
+    radius = np.sort(cdist(real, real), axis=1)[:, k]
+    assert (cdist(real, fake) == radius[:, None]).sum() > 10   # the ties are there to be counted
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_a_copy_of_the_real_set_scores_density_one_and_full_marks(k):
+    """Each open ball holds its centre and the k - 1 neighbours nearer than the k-th: k of the M = N samples."""
+    real = uniform(np.random.default_rng(k), 500)
+    assert precision_recall(real, real.copy(), k) == (1.0, 1.0)
+    density, coverage = density_coverage(real, real.copy(), k)
     assert coverage == 1.0
-    assert density == pytest.approx(1.2, abs=0.2)   # each point lies in its own ball and its k neighbours'
+    assert density == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_copy_of_an_integer_grid_has_the_density_counted_by_hand():
+    """An m x m grid, k = 3, open balls: an inner or edge point has its 3rd neighbour at distance 1,
+    tied with its nearest, so its ball holds only itself; a corner's 3rd neighbour is the diagonal
+    one at sqrt(2), so its ball holds itself and its two neighbours at distance 1. Density is
+    ((m^2 - 4) + 4 * 3) / (3 m^2); with closed balls it would be above 1."""
+    m = 5
+    grid = np.array([(i, j) for i in range(m) for j in range(m)], dtype=float)
+    density, coverage = density_coverage(grid, grid.copy(), k=3)
+    assert density == pytest.approx((m**2 + 8) / (3 * m**2), abs=1e-12)
+    assert coverage == 1.0
 
 
 def test_a_fake_set_on_half_the_support_has_full_precision_and_half_the_recall():
