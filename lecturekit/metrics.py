@@ -64,8 +64,11 @@ def inception_score(probs, splits=10):
     """exp(E_x KL(p(y|x) || p(y))), with p(y) the mean prediction within each of `splits`
     parts of the samples; returns (mean, std) over the parts.
 
-    The parts are drawn at random (a fixed permutation), so the order of the samples does not
-    matter: samples sorted by class would otherwise give parts of one class each, and IS = 1.
+    With n samples, part i (i = 0, ..., splits - 1) holds samples i n // splits up to
+    (i + 1) n // splits, so there are always `splits` parts, of sizes that differ by at most one
+    (the convention of torch-fidelity). The samples are first put in a fixed random order
+    (torch.randperm seeded with 0), so their order does not matter: samples sorted by class would
+    otherwise give parts of one class each, and IS = 1.
     """
     probs = torch.as_tensor(probs, dtype=torch.float64)
     splits = check_int("splits", splits, low=1)
@@ -75,9 +78,12 @@ def inception_score(probs, splits=10):
     if (probs < 0).any() or not torch.allclose(probs.sum(dim=1), torch.ones(len(probs), dtype=torch.float64),
                                                atol=1e-4):
         raise ValueError("every row of probs must be a probability distribution (non-negative, summing to 1)")
-    order = torch.randperm(len(probs), generator=torch.Generator().manual_seed(0))
+    n = len(probs)
+    shuffled = probs[torch.randperm(n, generator=torch.Generator().manual_seed(0))]
+    bounds = [i * n // splits for i in range(splits + 1)]
     scores = []
-    for part in probs[order].chunk(splits):
+    for start, stop in zip(bounds, bounds[1:]):
+        part = shuffled[start:stop]
         p_y = part.mean(dim=0, keepdim=True)
         kl = (part * (part.clamp_min(1e-30).log() - p_y.clamp_min(1e-30).log())).sum(dim=1)
         scores.append(kl.mean().exp().item())

@@ -66,6 +66,35 @@ def test_inception_score_limits():
     assert inception_score(one_class, splits=5)[0] == pytest.approx(1.0)
 
 
+def test_inception_score_makes_as_many_parts_as_asked_when_they_do_not_divide_n():
+    """21 samples, one class each: a part of m samples scores exactly m. Ten parts at the boundaries
+    i * 21 // 10 hold 2 samples (nine of them) and 3 (the last): mean 2.1, std 0.3."""
+    mean, std = inception_score(torch.eye(21), splits=10)
+    assert mean == pytest.approx(2.1) and std == pytest.approx(0.3)
+
+
+def torch_fidelity_inception_score(probs, order, splits):
+    """The loop of torch-fidelity's isc (version 0.4), rewritten in numpy: the parts are the rows
+    order[i * n // splits : (i + 1) * n // splits]."""
+    probs, n = probs[order], len(probs)
+    scores = []
+    for i in range(splits):
+        part = probs[i * n // splits:(i + 1) * n // splits]
+        kl = (part * (np.log(part) - np.log(part.mean(axis=0, keepdims=True)))).sum(axis=1)
+        scores.append(np.exp(kl.mean()))
+    return np.mean(scores), np.std(scores)
+
+
+@pytest.mark.parametrize("n, splits", [(21, 10), (450, 10), (103, 7)])
+def test_inception_score_matches_torch_fidelitys_parts(n, splits):
+    rng = np.random.default_rng(n)
+    logits = 3 * rng.normal(size=(n, 10))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(0)).numpy()  # the fixed order of the docstring
+    expected = torch_fidelity_inception_score(probs, order, splits)
+    assert inception_score(probs, splits) == pytest.approx(expected, rel=1e-12)
+
+
 def test_kid_is_unbiased_near_zero_for_one_distribution():
     rng = np.random.default_rng(0)
     values = [kid(rng.normal(size=(n, 8)), rng.normal(size=(n, 8))) for n in (20, 200, 1000) for _ in range(5)]
