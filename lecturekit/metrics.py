@@ -14,13 +14,16 @@ r"""Metrics of generative models: statistics of a *set* of samples.
 
 No Inception network can be downloaded here, and the digits are not ImageNet, so the
 features and predictions come from `DigitClassifier`, a small network trained on the digits.
+
+Every metric computes in float64. Float64 input is used as it is; lower precisions are widened
+first, exactly. NaN or inf in the input is refused with a ValueError naming the argument.
 """
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 import torch
 from torch import nn
 
-from ._checks import as_matrix, check_int
+from ._checks import check_int
 from .train import fit as train_fit
 
 
@@ -60,6 +63,27 @@ def train_digit_classifier(x, y, epochs=30, seed=0):
     return model
 
 
+def _as_float64(name, x):
+    """`x` (a tensor, a numpy array or a nested list of numbers) as a float64 tensor of finite values."""
+    if not isinstance(x, (torch.Tensor, np.ndarray, list, tuple)):
+        raise TypeError(f"{name} must be a tensor or an array, got {type(x).__name__}")
+    try:
+        x = torch.as_tensor(x, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must hold numbers") from None
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} must be finite; it holds NaN or inf")
+    return x
+
+
+def _features(name, x):
+    """`x` as a float64 tensor of shape (n, d), n >= 1, of finite values."""
+    x = _as_float64(name, x)
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f"{name} must have shape (n, d) with n >= 1; got {tuple(x.shape)}")
+    return x
+
+
 def inception_score(probs, splits=10):
     """exp(E_x KL(p(y|x) || p(y))), with p(y) the mean prediction within each of `splits`
     parts of the samples; returns (mean, std) over the parts.
@@ -70,13 +94,12 @@ def inception_score(probs, splits=10):
     (torch.randperm seeded with 0), so their order does not matter: samples sorted by class would
     otherwise give parts of one class each, and IS = 1.
     """
-    probs = torch.as_tensor(probs, dtype=torch.float64)
+    probs = _as_float64("probs", probs)
     splits = check_int("splits", splits, low=1)
     if probs.ndim != 2 or len(probs) < 2 * splits:
         raise ValueError(f"probs must have shape (n, classes) with n >= 2 * splits = {2 * splits}; "
                          f"got {tuple(probs.shape)}")
-    if (probs < 0).any() or not torch.allclose(probs.sum(dim=1), torch.ones(len(probs), dtype=torch.float64),
-                                               atol=1e-4):
+    if (probs < 0).any() or not torch.allclose(probs.sum(dim=1), torch.ones_like(probs[:, 0]), atol=1e-4):
         raise ValueError("every row of probs must be a probability distribution (non-negative, summing to 1)")
     n = len(probs)
     shuffled = probs[torch.randperm(n, generator=torch.Generator().manual_seed(0))]
@@ -92,8 +115,8 @@ def inception_score(probs, splits=10):
 
 def feature_statistics(features):
     """The mean and covariance (float64) of a set of feature vectors, one per row."""
-    features = torch.as_tensor(features).double()
-    if features.ndim != 2 or len(features) < 2:
+    features = _features("features", features)
+    if len(features) < 2:
         raise ValueError(f"features must have shape (n, d) with n >= 2; got {tuple(features.shape)}")
     return features.mean(dim=0), torch.cov(features.T).reshape(features.shape[1], features.shape[1])
 
@@ -114,8 +137,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     eigendecompositions replace a general matrix square root: the result is real, also for
     singular covariances, and is clamped at 0 against rounding.
     """
-    mu1, mu2 = (torch.as_tensor(m, dtype=torch.float64) for m in (mu1, mu2))
-    sigma1, sigma2 = (torch.as_tensor(s, dtype=torch.float64) for s in (sigma1, sigma2))
+    mu1, mu2 = _as_float64("mu1", mu1), _as_float64("mu2", mu2)
+    sigma1, sigma2 = _as_float64("sigma1", sigma1), _as_float64("sigma2", sigma2)
     d = mu1.shape[-1]
     if mu1.shape != (d,) or mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
         raise ValueError(f"mu1, mu2 must have shape (d,) and sigma1, sigma2 shape (d, d) for one d; got "
@@ -129,7 +152,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
 
 def _same_width(names, *sets):
     """Each set as a float64 (n, d) tensor, all of the same width d."""
-    sets = [as_matrix(name, x).double() for name, x in zip(names, sets)]
+    sets = [_features(name, x) for name, x in zip(names, sets)]
     for name, x in zip(names[1:], sets[1:]):
         if x.shape[1] != sets[0].shape[1]:
             raise ValueError(f"{names[0]} and {name} must have the same width; got {sets[0].shape[1]} and {x.shape[1]}")

@@ -53,6 +53,18 @@ def test_frechet_distance_with_singular_covariances_is_real_and_non_negative():
     assert fid(a, a) == pytest.approx(0.0, abs=1e-6)
 
 
+def test_fid_keeps_float64_resolution():
+    """Features 10000 +- 0.001: in float32 (spacing 0.001 there) they would collapse onto a few values.
+    FID does not change when every feature moves by the same vector. (KID's float64 input is checked
+    against scikit-learn's kernel above, to 1e-10.)"""
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(300, 4)), rng.normal(size=(200, 4)) * 1.3 + 0.5
+    shifted_a, shifted_b = 10_000 + 1e-3 * a, 10_000 + 1e-3 * b
+    assert fid(shifted_a, shifted_b) == pytest.approx(1e-6 * fid(a, b), rel=1e-6)
+    mu, sigma = feature_statistics(shifted_a)
+    np.testing.assert_allclose(sigma.numpy(), np.cov(shifted_a.T), rtol=1e-9)
+
+
 def test_inception_score_limits():
     identical = torch.full((100, 10), 0.1)
     assert inception_score(identical, splits=5)[0] == pytest.approx(1.0)
@@ -106,9 +118,7 @@ def test_kid_is_unbiased_near_zero_for_one_distribution():
 def test_kid_is_the_unbiased_mmd_with_scikit_learns_cubic_kernel(m, n):
     from sklearn.metrics.pairwise import polynomial_kernel
     rng = np.random.default_rng(m + n)
-    # sets of unequal size and mean; float32 values, since kid reads its input as float32 (then works in float64)
-    a = rng.exponential(size=(m, 6)).astype(np.float32).astype(np.float64)
-    b = (rng.exponential(size=(n, 6)) + 0.3).astype(np.float32).astype(np.float64)
+    a, b = rng.exponential(size=(m, 6)), rng.exponential(size=(n, 6)) + 0.3  # sets of unequal size and mean
     k_aa, k_bb, k_ab = (polynomial_kernel(u, v, degree=3, gamma=1 / 6, coef0=1) for u, v in [(a, a), (b, b), (a, b)])
     expected = ((k_aa.sum() - np.trace(k_aa)) / (m * (m - 1)) + (k_bb.sum() - np.trace(k_bb)) / (n * (n - 1))
                 - 2 * k_ab.mean())
@@ -173,6 +183,59 @@ def test_bad_input():
         inception_score(torch.full((3, 4), 0.25), splits=2)
     with pytest.raises(ValueError, match="shape"):
         frechet_distance([0.0, 0.0], np.eye(2), [0.0], np.eye(1))
+
+
+def features_with(value):
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    x[4, 2] = value
+    return x
+
+
+FEATURES = np.random.default_rng(1).normal(size=(20, 3))
+
+
+@pytest.mark.parametrize("function", [fid, kid])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_fid_and_kid_refuse_nan_or_inf_naming_the_set(function, value):
+    with pytest.raises(ValueError, match="features_a must be finite"):
+        function(features_with(value), FEATURES)
+    with pytest.raises(ValueError, match="features_b must be finite"):
+        function(FEATURES, torch.as_tensor(features_with(value)))
+
+
+@pytest.mark.parametrize("function", [fid, kid])
+def test_fid_and_kid_refuse_a_non_array_naming_it(function):
+    with pytest.raises(TypeError, match="features_a must be a tensor or an array, got float"):
+        function(1.0, FEATURES)
+    with pytest.raises(TypeError, match="features_b must be a tensor or an array, got NoneType"):
+        function(FEATURES, None)
+
+
+STATISTICS = dict(mu1=np.zeros(3), sigma1=np.eye(3), mu2=np.ones(3), sigma2=2 * np.eye(3))
+
+
+@pytest.mark.parametrize("name", STATISTICS)
+@pytest.mark.parametrize("bad, error, match", [(1.0, TypeError, "must be a tensor or an array, got float"),
+                                                ("abc", TypeError, "must be a tensor or an array, got str"),
+                                                (np.nan, ValueError, "must be finite")])
+def test_frechet_distance_refuses_a_bad_argument_naming_it(name, bad, error, match):
+    value = STATISTICS[name].copy()
+    if isinstance(bad, float) and math.isnan(bad):
+        value.flat[0] = bad
+    else:
+        value = bad
+    with pytest.raises(error, match=f"{name} {match}"):
+        frechet_distance(**{**STATISTICS, name: value})
+
+
+@pytest.mark.parametrize("probs, error, match", [
+    (1.0, TypeError, "probs must be a tensor or an array, got float"),
+    (torch.full((40, 4), float("nan")), ValueError, "probs must be finite"),
+    (torch.full((40, 4), float("inf")), ValueError, "probs must be finite"),
+])
+def test_inception_score_refuses_bad_probabilities_naming_them(probs, error, match):
+    with pytest.raises(error, match=match):
+        inception_score(probs, splits=2)
 
 
 def test_strict_modes_score_uniform_noise_zero_and_the_true_grid_all():

@@ -31,7 +31,7 @@ def test_the_four_numbers_match_a_brute_force_implementation(k):
     rng = np.random.default_rng(k)
     real, fake = rng.normal(size=(80, 5)), rng.normal(size=(60, 5)) * 1.3 + 0.4
     ours = (*precision_recall(real, fake, k), *density_coverage(real, fake, k))
-    assert ours == pytest.approx(brute_force(real.astype(np.float32), fake.astype(np.float32), k), abs=1e-12)
+    assert ours == pytest.approx(brute_force(real, fake, k), abs=1e-12)
     assert 0 < ours[0] < 1 and 0 < ours[3] < 1   # precision and coverage are not at a trivial end
 
 
@@ -93,6 +93,20 @@ def test_an_outlier_sample_inflates_recall_but_not_coverage():
     assert density_coverage(real, fake_with_outlier)[1] == density_coverage(real, fake)[1]
 
 
+def test_precision_recall_density_coverage_keep_float64_resolution():
+    """Features 10000 +- 0.001: in float32 (spacing 0.001) they would collapse onto a few values."""
+    rng = np.random.default_rng(5)
+    real, fake = rng.normal(size=(200, 3)), rng.normal(size=(150, 3)) * 1.2 + 0.3
+    for k in (3, 5):
+        centred = (*precision_recall(real, fake, k), *density_coverage(real, fake, k))
+        shifted = (*precision_recall(10_000 + 1e-3 * real, 10_000 + 1e-3 * fake, k),
+                   *density_coverage(10_000 + 1e-3 * real, 10_000 + 1e-3 * fake, k))
+        assert shifted == pytest.approx(centred, abs=1e-12)
+    train, test, samples = (10_000 + 1e-3 * rng.normal(size=(n, 3)) for n in (300, 101, 101))
+    expected = (np.median(cdist(samples, train).min(axis=1)) / np.median(cdist(test, train).min(axis=1)))
+    assert nearest_neighbour_ratio(samples, train, test) == pytest.approx(expected, rel=1e-6)
+
+
 def test_the_memorisation_check_flags_a_copy_and_not_a_fresh_draw():
     rng = np.random.default_rng(4)
     train, test, fresh = rng.normal(size=(1000, 8)), rng.normal(size=(500, 8)), rng.normal(size=(500, 8))
@@ -115,3 +129,39 @@ def test_the_memorisation_check_flags_a_copy_and_not_a_fresh_draw():
 def test_bad_input_is_refused_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def with_value(value, where=(3, 1), shape=(10, 2)):
+    x = np.random.default_rng(0).normal(size=shape)
+    x[where] = value
+    return x
+
+
+GOOD = np.random.default_rng(1).normal(size=(10, 2))
+FUNCTIONS = {"precision_recall": (precision_recall, ("real", "fake")),
+             "density_coverage": (density_coverage, ("real", "fake")),
+             "nearest_neighbour_ratio": (nearest_neighbour_ratio, ("samples", "train", "test"))}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_features_are_refused_naming_the_argument(function, value):
+    call, names = FUNCTIONS[function]
+    for position, name in enumerate(names):
+        arguments = [GOOD] * len(names)
+        arguments[position] = with_value(value)
+        with pytest.raises(ValueError, match=f"{name} must be finite"):
+            call(*arguments)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("bad, error, match", [(1.0, TypeError, "must be a tensor or an array, got float"),
+                                                ("abc", TypeError, "must be a tensor or an array, got str"),
+                                                ([["a", "b"]], TypeError, "must hold numbers")])
+def test_a_non_array_is_refused_naming_the_argument(function, bad, error, match):
+    call, names = FUNCTIONS[function]
+    for position, name in enumerate(names):
+        arguments = [GOOD] * len(names)
+        arguments[position] = bad
+        with pytest.raises(error, match=f"{name} {match}"):
+            call(*arguments)
