@@ -344,7 +344,8 @@ def density_coverage(real, fake, k=5):
 
 def nearest_neighbour_ratio(samples, train, test):
     """A memorisation check: median_i d(s_i, train) / median_j d(t_j, train), where d(x, train)
-    is the Euclidean distance from x to its nearest training point.
+    is the Euclidean distance from x to its nearest training point, and the median of an even
+    number of values is the mean of the two middle ones.
 
     Test points are fresh draws from the data distribution, unseen in training, so the ratio is
     about 1 for a model that generalises, near 0 for one that copies its training set, and
@@ -352,8 +353,8 @@ def nearest_neighbour_ratio(samples, train, test):
     distances as the data-copying test of Meehan, Chaudhuri & Dasgupta (2020), by their medians.
     """
     samples, train, test = _same_width(("samples", "train", "test"), samples, train, test)
-    to_samples = _distances(samples, train).min(dim=1).values.median()
-    to_test = _distances(test, train).min(dim=1).values.median()
+    to_samples = torch.quantile(_distances(samples, train).min(dim=1).values, 0.5)
+    to_test = torch.quantile(_distances(test, train).min(dim=1).values, 0.5)
     if to_test == 0:
-        raise ValueError("test must be held-out data: at least half of its rows are also rows of train")
+        raise ValueError("test must be held-out data: more than half of its rows are also rows of train")
     return (to_samples / to_test).item()

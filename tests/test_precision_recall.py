@@ -107,6 +107,17 @@ def test_precision_recall_density_coverage_keep_float64_resolution():
     assert nearest_neighbour_ratio(samples, train, test) == pytest.approx(expected, rel=1e-6)
 
 
+def test_the_memorisation_ratio_takes_the_usual_median_of_an_even_number_of_distances():
+    train = np.zeros((1, 2))
+    samples = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0]])   # distances 1, 2, 3, 4: median 2.5
+    test = np.array([[0.0, 1.0], [0.0, 3.0]])                              # distances 1, 3: median 2
+    assert nearest_neighbour_ratio(samples, train, test) == pytest.approx(2.5 / 2)
+    rng = np.random.default_rng(6)
+    train, test, samples = rng.normal(size=(400, 4)), rng.normal(size=(500, 4)), rng.normal(size=(500, 4)) * 1.1
+    expected = np.median(cdist(samples, train).min(axis=1)) / np.median(cdist(test, train).min(axis=1))
+    assert nearest_neighbour_ratio(samples, train, test) == pytest.approx(expected, rel=1e-12)
+
+
 def test_the_memorisation_check_flags_a_copy_and_not_a_fresh_draw():
     rng = np.random.default_rng(4)
     train, test, fresh = rng.normal(size=(1000, 8)), rng.normal(size=(500, 8)), rng.normal(size=(500, 8))
