@@ -121,10 +121,52 @@ def feature_statistics(features):
     return features.mean(dim=0), torch.cov(features.T).reshape(features.shape[1], features.shape[1])
 
 
+COVARIANCE_RTOL = 1e-6  # rounding allowed in a covariance: asymmetry, negative eigenvalues (relative)
+
+
+def _covariance(name, sigma, d):
+    """`sigma` as a symmetric float64 (d, d) tensor, and its Cholesky factor L (sigma = L L^T),
+    or None when it has none (sigma singular). Refused unless symmetric and positive semi-definite,
+    up to rounding: COVARIANCE_RTOL times the largest entry or eigenvalue."""
+    sigma = _as_float64(name, sigma)
+    if sigma.shape != (d, d):
+        raise ValueError(f"{name} must have shape (d, d) = ({d}, {d}), d the length of mu1; got {tuple(sigma.shape)}")
+    scale = sigma.abs().max()
+    if (sigma - sigma.T).abs().max() > COVARIANCE_RTOL * scale:
+        raise ValueError(f"{name} must be symmetric, as a covariance is")
+    sigma = (sigma + sigma.T) / 2
+    factor, info = torch.linalg.cholesky_ex(sigma)
+    if info == 0:
+        return sigma, factor
+    eigenvalues = torch.linalg.eigvalsh(sigma)
+    if eigenvalues[0] < -COVARIANCE_RTOL * eigenvalues.abs().max():
+        raise ValueError(f"{name} must be positive semi-definite, as a covariance is; "
+                         f"its smallest eigenvalue is {eigenvalues[0].item():.4g}")
+    return sigma, None
+
+
 def _symmetric_sqrt(s):
     """S^{1/2} of a symmetric positive semi-definite matrix, by its eigendecomposition."""
     eigenvalues, vectors = torch.linalg.eigh(s)
     return (vectors * eigenvalues.clamp_min(0).sqrt()) @ vectors.T
+
+
+def _trace_sqrt_product(sigma1, factor1, sigma2, factor2):
+    """tr((S1 S2)^{1/2}): the sum of the square roots of the eigenvalues of S1 S2.
+
+    With a Cholesky factor S1 = L L^T, S1 S2 = L (L^T S2 L) L^{-1} has the eigenvalues of the
+    symmetric positive semi-definite L^T S2 L (the same with S1 and S2 swapped, as S1 S2 and S2 S1
+    share their eigenvalues). When both are singular, L is replaced by S1^{1/2}, from an
+    eigendecomposition of S1, several times slower.
+    """
+    if factor1 is not None:
+        middle = factor1.T @ sigma2 @ factor1
+    elif factor2 is not None:
+        middle = factor2.T @ sigma1 @ factor2
+    else:
+        root1 = _symmetric_sqrt(sigma1)
+        middle = root1 @ sigma2 @ root1
+    return torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2):
@@ -132,20 +174,19 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
 
         || mu1 - mu2 ||^2 + tr(sigma1) + tr(sigma2) - 2 tr( (sigma1 sigma2)^{1/2} )
 
-    tr((S1 S2)^{1/2}) is the sum of the square roots of the eigenvalues of S1^{1/2} S2 S1^{1/2},
-    a symmetric positive semi-definite matrix with the same eigenvalues as S1 S2. Two symmetric
-    eigendecompositions replace a general matrix square root: the result is real, also for
-    singular covariances, and is clamped at 0 against rounding.
+    tr((S1 S2)^{1/2}) is the sum of the square roots of the eigenvalues of S1 S2, which are those
+    of L^T S2 L for a Cholesky factor S1 = L L^T, a symmetric positive semi-definite matrix. One
+    Cholesky factorisation and one symmetric eigenvalue problem replace a general matrix square
+    root: the result is real, also for singular covariances, and is clamped at 0 against rounding.
+    The covariances must be symmetric and positive semi-definite (up to rounding).
     """
     mu1, mu2 = _as_float64("mu1", mu1), _as_float64("mu2", mu2)
-    sigma1, sigma2 = _as_float64("sigma1", sigma1), _as_float64("sigma2", sigma2)
-    d = mu1.shape[-1]
-    if mu1.shape != (d,) or mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
-        raise ValueError(f"mu1, mu2 must have shape (d,) and sigma1, sigma2 shape (d, d) for one d; got "
-                         f"{tuple(mu1.shape)}, {tuple(sigma1.shape)}, {tuple(mu2.shape)}, {tuple(sigma2.shape)}")
-    root1 = _symmetric_sqrt((sigma1 + sigma1.T) / 2)
-    middle = root1 @ ((sigma2 + sigma2.T) / 2) @ root1
-    trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()
+    if mu1.ndim != 1 or len(mu1) == 0 or mu2.shape != mu1.shape:
+        raise ValueError(f"mu1 and mu2 must have the same shape (d,), d >= 1; "
+                         f"got {tuple(mu1.shape)} and {tuple(mu2.shape)}")
+    d = len(mu1)
+    (sigma1, factor1), (sigma2, factor2) = _covariance("sigma1", sigma1, d), _covariance("sigma2", sigma2, d)
+    trace_sqrt = _trace_sqrt_product(sigma1, factor1, sigma2, factor2)
     distance = ((mu1 - mu2) ** 2).sum() + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt
     return max(distance.item(), 0.0)
 

@@ -53,6 +53,36 @@ def test_frechet_distance_with_singular_covariances_is_real_and_non_negative():
     assert fid(a, a) == pytest.approx(0.0, abs=1e-6)
 
 
+def low_rank_statistics(rng, d, rank):
+    """A mean and a covariance of rank `rank` < d, exactly: S = A A^T with A of shape (d, rank)."""
+    a = rng.normal(size=(d, rank))
+    return rng.normal(size=d), a @ a.T
+
+
+@pytest.mark.parametrize("rank1, rank2", [(5, 30), (30, 5), (5, 8), (29, 30)])
+def test_frechet_distance_with_rank_deficient_covariances_matches_the_eigenvalues_of_their_product(rank1, rank2):
+    """Each route: S1 positive definite (its Cholesky factor), only S2 (its factor), neither (S1^(1/2)).
+    The reference is independent of both: tr((S1 S2)^{1/2}) as the sum of the square roots of the
+    eigenvalues of S1 S2, computed by numpy's general (non-symmetric) eigenvalue solver."""
+    rng = np.random.default_rng(rank1 * 100 + rank2)
+    d = 30
+    (mu1, s1), (mu2, s2) = low_rank_statistics(rng, d, rank1), low_rank_statistics(rng, d, rank2)
+    eigenvalues = np.linalg.eigvals(s1 @ s2).real.clip(min=0)
+    expected = ((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(eigenvalues).sum()
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-8)
+    assert frechet_distance(mu2, s2, mu1, s1) == pytest.approx(expected, rel=1e-8)
+    assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-8 * np.trace(s1))
+
+
+@pytest.mark.parametrize("d, n", [(64, 500), (256, 2000)])
+def test_frechet_distance_of_feature_sets_equals_the_sqrtm_computation(d, n):
+    """Covariances of feature sets, as fid computes them, at sizes closer to the benchmark's."""
+    rng = np.random.default_rng(d)
+    mu1, s1 = random_statistics(rng, d, n)
+    mu2, s2 = random_statistics(rng, d, n)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(sqrtm_reference(mu1, s1, mu2, s2), rel=1e-8)
+
+
 def test_fid_keeps_float64_resolution():
     """Features 10000 +- 0.001: in float32 (spacing 0.001 there) they would collapse onto a few values.
     FID does not change when every feature moves by the same vector. (KID's float64 input is checked
@@ -226,6 +256,26 @@ def test_frechet_distance_refuses_a_bad_argument_naming_it(name, bad, error, mat
         value = bad
     with pytest.raises(error, match=f"{name} {match}"):
         frechet_distance(**{**STATISTICS, name: value})
+
+
+@pytest.mark.parametrize("name", ["sigma1", "sigma2"])
+@pytest.mark.parametrize("sigma, match", [
+    (-np.eye(3), "positive semi-definite"),
+    (np.diag([1.0, 1.0, -0.01]), "positive semi-definite"),
+    (np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), "symmetric"),
+    (np.eye(2), r"shape \(d, d\) = \(3, 3\)"),
+])
+def test_frechet_distance_refuses_what_is_not_a_covariance(name, sigma, match):
+    with pytest.raises(ValueError, match=f"{name} must .*{match}"):
+        frechet_distance(**{**STATISTICS, name: sigma})
+
+
+def test_frechet_distance_accepts_a_singular_covariance_with_rounding_below_zero():
+    """A float32 covariance of fewer samples than dimensions has eigenvalues a little below 0."""
+    features = torch.randn(10, 40, generator=torch.Generator().manual_seed(0))
+    sigma = torch.cov(features.T)
+    assert torch.linalg.eigvalsh(sigma.double())[0] < 0
+    assert frechet_distance(features.mean(0), sigma, features.mean(0), sigma) == pytest.approx(0.0, abs=1e-4)
 
 
 @pytest.mark.parametrize("probs, error, match", [
