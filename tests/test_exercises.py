@@ -212,6 +212,25 @@ def test_a_hard_coded_size_fails_on_a_case_of_another_size(lecture, name, functi
     assert "the values differ" in out or "expected shape (k, d) = (3, 7)" in out, out
 
 
+# Axes that keep one size on purpose: (lecture, exercise, argument, axis).
+FIXED_AXES = {("00", "log_joint", 1, 2)}  # log_pixel's 17 levels, the constant N_LEVELS of lecturekit.naive_bayes
+
+
+@pytest.mark.parametrize(("lecture", "exercise"), EXERCISES, ids=IDS)
+def test_every_size_varies_across_the_cases(lecture, exercise):
+    """So that an answer with a size written in as a number fails on some case."""
+    arguments = list(zip(*(case.make_args() for case in exercise.cases)))
+    for index, values in enumerate(arguments):
+        if not all(isinstance(v, torch.Tensor) for v in values):
+            continue
+        shapes = [tuple(v.shape) for v in values]
+        assert len(set(shapes)) > 1, f"argument {index} has the shape {shapes[0]} in every case"
+        if len({len(shape) for shape in shapes}) == 1:
+            fixed = [axis for axis, sizes in enumerate(zip(*shapes)) if len(set(sizes)) == 1
+                     and (lecture, exercise.name, index, axis) not in FIXED_AXES]
+            assert not fixed, f"argument {index}: axes {fixed} keep one size in every case: {shapes}"
+
+
 def test_float_labels_are_rejected_as_floats():
     exercise, out = _feedback("04", "hide_labels", lambda y, labelled: torch.full(y.shape, -1.0).index_put(
         (torch.as_tensor(labelled),), y[labelled].float()))
