@@ -84,6 +84,39 @@ class NoiseSchedule:
         alpha_bars = f / f[0]
         return cls((1 - alpha_bars[1:] / alpha_bars[:-1]).clamp(max=max_beta))
 
+    @classmethod
+    def log_snr_linear(cls, T=200, log_snr_min=-7.0, log_snr_max=8.0):
+        """Steps evenly spaced in log SNR: lambda_t = log( abar_t / (1 - abar_t) ) falls linearly from
+        `log_snr_max` at t = 1 to `log_snr_min` at t = T, so abar_t = sigmoid(lambda_t).
+
+        Every L_{t-1} of the ELBO (t >= 2) then has the same weight (see `elbo_weights`), and the simple
+        loss, which weighs every step alike, is the bound's sum up to a constant factor. In continuous time
+        the diffusion part of the bound depends on the schedule only through its two ends (Kingma et al.,
+        2021); `log_snr_max` sets the smallest noise, std sqrt(1 - abar_1), which the decoder L_0 must
+        resolve, and `log_snr_min` the largest, where L_T = KL(q(x_T | x_0) || N(0, I)) must vanish.
+        """
+        T = check_int("T", T, low=2)
+        log_snr_min = check_float("log_snr_min", log_snr_min)
+        log_snr_max = check_float("log_snr_max", log_snr_max)
+        if not log_snr_min < log_snr_max:
+            raise ValueError(f"log_snr_min must be below log_snr_max; got {log_snr_min} and {log_snr_max}")
+        alpha_bars = torch.sigmoid(torch.linspace(log_snr_max, log_snr_min, T, dtype=torch.float64))
+        before = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bars[:-1]])
+        return cls(1 - alpha_bars / before)
+
+    @property
+    def log_snrs(self):
+        """lambda_t = log SNR_t = log( abar_t / (1 - abar_t) ) for t = 1 .. T (index 0 is the data: +inf)."""
+        return torch.log(self.alpha_bars / (1 - self.alpha_bars))
+
+    @property
+    def elbo_weights(self):
+        """w_t = beta_t^2 / (2 beta~_t alpha_t (1 - abar_t)) = (SNR_{t-1} / SNR_t - 1) / 2 for t = 2 .. T
+        (index t; entries 0 and 1 are 0): the weight of || eps - eps_hat(x_t, t) ||^2 in L_{t-1}."""
+        weights = torch.zeros_like(self.betas)
+        weights[2:] = self.betas[2:] / (2 * self.alphas[2:] * (1 - self.alpha_bars[1:-1]))
+        return weights
+
     def __repr__(self):
         return f"NoiseSchedule(T={self.T}, abar_T={self.alpha_bars[-1].item():.2e})"
 
@@ -112,6 +145,17 @@ def q_sample(schedule, x0, t, eps=None, generator=None):
     return _at(schedule.alpha_bars, t, x0).sqrt() * x0 + (1 - _at(schedule.alpha_bars, t, x0)).sqrt() * eps
 
 
+def _check_schedule(model, schedule):
+    """A model that holds its schedule's abar_t (a `PixelPriorDenoiser`) must be used with that schedule."""
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    built_for = getattr(model, "alpha_bars", None)
+    if built_for is not None and (len(built_for) != schedule.T + 1
+                                  or not torch.allclose(built_for.double().cpu(), schedule.alpha_bars, rtol=1e-5)):
+        raise ValueError(f"the model was built for another noise schedule (T = {len(built_for) - 1}); "
+                         f"use the schedule it was built with, not {schedule}")
+
+
 def _check_width(name, x, model):
     width = getattr(model, "hparams", {}).get("n_features")
     if width is not None and x.shape[1] != width:
@@ -126,6 +170,7 @@ def ddpm_loss(model, schedule, x0, generator=None):
     """
     x0 = as_matrix("x0", x0)
     _check_width("x0", x0, model)
+    _check_schedule(model, schedule)
     t = torch.randint(1, schedule.T + 1, (len(x0),), generator=generator)
     eps = torch.randn(x0.shape, generator=generator).to(x0)
     x_t = q_sample(schedule, x0, t, eps)
@@ -175,6 +220,7 @@ def ancestral_sample(model, schedule, n, n_features=None, generator=None, return
         at the predicted x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t); with clip_x0, x0_hat
         is clipped to the range first, as in Ho et al.'s (2020) released code for images.
     """
+    _check_schedule(model, schedule)
     x = _start(n, n_features, model, generator)
     chain = [x]
     for t in range(schedule.T, 0, -1):
@@ -230,37 +276,43 @@ def _discretised_gaussian_log_likelihood(x0, mean, std, bin_width, low, high):
 
 
 @torch.no_grad()
-def ddpm_nelbo(model, schedule, x0, bin_width, low=-1.0, high=1.0, generator=None):
+def ddpm_nelbo(model, schedule, x0, bin_width, low=-1.0, high=1.0, generator=None, per_step=False):
     r"""-ELBO in nats per row of x0, an upper bound on -log p(x0) of discrete data (Ho et al., 2020):
 
         L_T + sum_{t=2}^T L_{t-1} + L_0,
         L_T     = KL( q(x_T | x_0) || N(0, I) ),
-        L_{t-1} = KL( q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t) )
-                = beta_t^2 / (2 sigma_t^2 alpha_t (1 - abar_t)) || eps - eps_hat(x_t, t / T) ||^2,
+        L_{t-1} = KL( q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t) ) = w_t || eps - eps_hat(x_t, t / T) ||^2,
+        w_t     = beta_t^2 / (2 sigma_t^2 alpha_t (1 - abar_t)) = (SNR_{t-1} / SNR_t - 1) / 2,
         L_0     = -log p(x_0 | x_1), a Gaussian of std sqrt(beta_1) discretised to the data's bins,
 
-    with sigma_t^2 = beta~_t. Every step t is evaluated with one draw of eps per row, so the sum is an
-    unbiased estimate. x0 holds values on a grid of spacing `bin_width` from `low` to `high`.
+    with sigma_t^2 = beta~_t and SNR_t = abar_t / (1 - abar_t) (`NoiseSchedule.elbo_weights`). Every
+    step t is evaluated with one draw of eps per row, so the sum is an unbiased estimate. x0 holds
+    values on a grid of spacing `bin_width` from `low` to `high`.
+
+    per_step : return the (n, T + 1) terms instead of their sum: column 0 is L_0, column t the term
+        of step t + 1 of the chain, L_t (so column T - 1 holds L_{T-1}, whose eps is drawn at t = T),
+        and column T is L_T.
     """
     x0 = as_matrix("x0", x0)
     _check_width("x0", x0, model)
+    _check_schedule(model, schedule)
     bin_width = check_float("bin_width", bin_width, low=1e-12)
+    terms = torch.zeros(len(x0), schedule.T + 1, dtype=torch.float64)
     abar_T = float(schedule.alpha_bars[-1])
-    mean_T = math.sqrt(abar_T) * x0
-    nelbo = 0.5 * ((1 - abar_T) + mean_T ** 2 - 1 - math.log(1 - abar_T)).sum(dim=1)
+    terms[:, -1] = 0.5 * ((1 - abar_T) + abar_T * x0.double() ** 2 - 1 - math.log(1 - abar_T)).sum(dim=1).cpu()
+    weights = schedule.elbo_weights
     for t in range(1, schedule.T + 1):
         steps = torch.full((len(x0),), t)
         eps = torch.randn(x0.shape, generator=generator).to(x0)
         x_t = q_sample(schedule, x0, steps, eps)
         eps_hat = model(x_t, torch.full((len(x0),), t / schedule.T).to(x0))
-        beta, alpha, alpha_bar = (float(v[t]) for v in (schedule.betas, schedule.alphas, schedule.alpha_bars))
         if t == 1:
+            beta, alpha, alpha_bar = (float(v[1]) for v in (schedule.betas, schedule.alphas, schedule.alpha_bars))
             mean = (x_t - beta / math.sqrt(1 - alpha_bar) * eps_hat) / math.sqrt(alpha)
-            nelbo = nelbo - _discretised_gaussian_log_likelihood(x0, mean, math.sqrt(beta), bin_width, low, high)
+            terms[:, 0] = -_discretised_gaussian_log_likelihood(x0, mean, math.sqrt(beta), bin_width, low, high).cpu()
         else:
-            weight = beta ** 2 / (2 * float(schedule.posterior_variances[t]) * alpha * (1 - alpha_bar))
-            nelbo = nelbo + weight * ((eps - eps_hat) ** 2).sum(dim=1)
-    return nelbo
+            terms[:, t - 1] = float(weights[t]) * ((eps - eps_hat) ** 2).sum(dim=1).double().cpu()
+    return terms if per_step else terms.sum(dim=1)
 
 
 class FourierFeatures(nn.Module):
@@ -294,20 +346,24 @@ class Denoiser(nn.Module):
 
     The input is [x, gamma(x), embed(time)], with gamma the random Fourier features (none when
     fourier_features = 0) and embed the sinusoidal time embedding; then a linear layer to `hidden`
-    units and `layers` residual blocks h <- h + W_2 SiLU(W_1 SiLU(h)), and a linear output.
+    units and `layers` residual blocks h <- h + W_2 dropout(SiLU(W_1 SiLU(h))), and a linear output.
+    `dropout` (0 by default) zeroes that fraction of the hidden units while training.
     """
 
-    def __init__(self, n_features=2, hidden=128, layers=3, fourier_features=64, fourier_scale=1.0, time_dim=32):
+    def __init__(self, n_features=2, hidden=128, layers=3, fourier_features=64, fourier_scale=1.0, time_dim=32,
+                 dropout=0.0):
         super().__init__()
         self.hparams = dict(n_features=check_int("n_features", n_features, low=1),
                             hidden=check_int("hidden", hidden, low=1), layers=check_int("layers", layers, low=0),
                             fourier_features=check_int("fourier_features", fourier_features, low=0),
                             fourier_scale=check_float("fourier_scale", fourier_scale, low=0.0),
-                            time_dim=check_int("time_dim", time_dim, low=2))
+                            time_dim=check_int("time_dim", time_dim, low=2),
+                            dropout=check_float("dropout", dropout, low=0.0, high=0.99))
         self.fourier = FourierFeatures(n_features, fourier_features, fourier_scale) if fourier_features else None
         n_in = n_features + 2 * fourier_features + 2 * (time_dim // 2)
         self.input = nn.Linear(n_in, hidden)
-        self.blocks = nn.ModuleList([mlp([hidden, hidden, hidden], activation=nn.SiLU) for _ in range(layers)])
+        self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Dropout(dropout),
+                                                   nn.Linear(hidden, hidden)) for _ in range(layers)])
         self.output = nn.Linear(hidden, n_features)
 
     def forward(self, x, time):
@@ -318,6 +374,77 @@ class Denoiser(nn.Module):
         for block in self.blocks:
             h = h + block(nn.functional.silu(h))
         return self.output(nn.functional.silu(h))
+
+
+class PixelPriorDenoiser(nn.Module):
+    r"""eps_hat(x_t, t) = eps_indep(x_t, t) + f(x_t, t / T): a `Denoiser` f that corrects the exact noise
+    prediction of lecture 08's independent pixels, so the network learns only what the pixels say about
+    each other (a skip connection from a simple model's optimal denoiser, as Karras et al., 2022, take
+    a Gaussian's).
+
+    For data whose pixels take the levels l_1 .. l_K, independent pixels p(x_0) = prod_i pi_i(x_0i)
+    have, pixel by pixel, the posterior p(x_0i = l_k | x_ti) ∝ pi_ik N(x_ti; sqrt(abar_t) l_k, 1 - abar_t), so
+
+        E[x_0i | x_t] = sum_k l_k p(x_0i = l_k | x_ti),
+        eps_indep     = ( x_t - sqrt(abar_t) E[x_0 | x_t] ) / sqrt(1 - abar_t),
+
+    which is what the best eps_hat would be if the pixels were independent. At small noise it snaps each
+    pixel to its nearest level, a staircase that a smooth network draws badly.
+
+    Build it with `PixelPriorDenoiser.for_data(x0, schedule, ...)`, which counts pi_ik from the
+    training data with Laplace's rule, (N_ik + 1) / (N + K), as lecture 00's naive Bayes does, and keeps
+    the schedule's abar_t; it must then be used with that schedule. The constructor's arguments are
+    the shapes, for `checkpoint.load_model`; the counts and abar_t are buffers, saved with the weights.
+    """
+
+    def __init__(self, n_features=64, n_levels=17, low=-1.0, high=1.0, T=200, hidden=256, layers=3, time_dim=32,
+                 dropout=0.0):
+        super().__init__()
+        self.network = Denoiser(n_features=n_features, hidden=hidden, layers=layers, fourier_features=0,
+                                time_dim=time_dim, dropout=dropout)
+        self.hparams = dict(n_features=n_features, n_levels=check_int("n_levels", n_levels, low=2),
+                            low=check_float("low", low), high=check_float("high", high), T=check_int("T", T, low=1),
+                            hidden=hidden, layers=layers, time_dim=time_dim, dropout=dropout)
+        if not self.hparams["low"] < self.hparams["high"]:
+            raise ValueError(f"low must be below high; got {low} and {high}")
+        self.register_buffer("levels", torch.linspace(low, high, n_levels))
+        self.register_buffer("log_prior", torch.full((n_features, n_levels), -math.log(n_levels)))
+        self.register_buffer("alpha_bars", torch.ones(T + 1))
+
+    @classmethod
+    def for_data(cls, x0, schedule, n_levels=17, low=-1.0, high=1.0, **network):
+        """A model for `schedule` whose independent-pixel part is fitted to the training data `x0`,
+        (n, d) values on the grid of `n_levels` levels from `low` to `high`. `network`: hidden, layers,
+        time_dim, dropout of the `Denoiser`."""
+        if not isinstance(schedule, NoiseSchedule):
+            raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+        x0 = as_matrix("x0", x0)
+        model = cls(n_features=x0.shape[1], n_levels=n_levels, low=low, high=high, T=schedule.T, **network)
+        counts = torch.nn.functional.one_hot(model.level_index(x0), n_levels).sum(dim=0).float()
+        model.log_prior.copy_(((counts + 1) / (len(x0) + n_levels)).log())
+        model.alpha_bars.copy_(schedule.alpha_bars)
+        return model
+
+    def level_index(self, x0):
+        """The index k of each value's level l_k; a ValueError for values off the grid."""
+        low, high, n_levels = self.hparams["low"], self.hparams["high"], self.hparams["n_levels"]
+        position = (x0 - low) / (high - low) * (n_levels - 1)
+        index = position.round()
+        if not torch.isfinite(x0).all() or (index < 0).any() or (index >= n_levels).any() or \
+                ((position - index).abs() > 1e-3).any():
+            raise ValueError(f"x0 must hold the {n_levels} levels from {low} to {high}")
+        return index.long()
+
+    def independent_eps(self, x, time):
+        """eps_indep(x_t, t), with t = round(time T)."""
+        alpha_bar = self.alpha_bars[torch.round(time * (len(self.alpha_bars) - 1)).long()][:, None]   # (n, 1)
+        distance = x[:, :, None] - alpha_bar.sqrt()[:, :, None] * self.levels                          # (n, d, K)
+        log_posterior = self.log_prior - distance ** 2 / (2 * (1 - alpha_bar)[:, :, None])
+        mean = (log_posterior.softmax(dim=-1) * self.levels).sum(dim=-1)                               # E[x_0 | x_t]
+        return (x - alpha_bar.sqrt() * mean) / (1 - alpha_bar).sqrt()
+
+    def forward(self, x, time):
+        return self.independent_eps(x, time) + self.network(x, time)
 
 
 def train_denoiser(model, objective, data, schedule=None, steps=3000, batch_size=512, lr=1e-3, progress=False):
@@ -336,3 +463,20 @@ def train_denoiser(model, objective, data, schedule=None, steps=3000, batch_size
     epochs = max(1, round(steps / -(-len(data) // batch_size)))
     loss = (lambda m, x: ddpm_loss(m, schedule, x)) if objective == "ddpm" else flow_matching_loss
     return fit(model, loss, data, epochs=epochs, batch_size=batch_size, lr=lr, schedule="cosine", progress=progress)
+
+
+def train_discrete_ddpm(x0, n_levels=17, T=200, log_snr_min=-7.0, log_snr_max=8.0, hidden=512, layers=3,
+                        dropout=0.5, steps=4000, batch_size=128, lr=1e-3, progress=False):
+    """The course's DDPM for data on `n_levels` levels in [-1, 1], such as the digits (lecture 09):
+    steps evenly spaced in log SNR (`NoiseSchedule.log_snr_linear`), so that the simple loss weighs the
+    steps as the ELBO does, and a `PixelPriorDenoiser` trained on it. At log SNR 8 the smallest noise,
+    std sqrt(1 - abar_1) = 0.018, is about a seventh of the digits' bins (width 2 / 16), so that the
+    decoder L_0 costs a fraction of a nat; at log SNR -7, abar_T = 0.001 and L_T does too.
+
+    The defaults were chosen on 200 validation digits held out of the training split (see
+    `benchmarks/diffusion.py`). Returns (model, schedule, history); the model is in eval mode.
+    """
+    schedule = NoiseSchedule.log_snr_linear(T, log_snr_min, log_snr_max)
+    model = PixelPriorDenoiser.for_data(x0, schedule, n_levels=n_levels, hidden=hidden, layers=layers, dropout=dropout)
+    history = train_denoiser(model, "ddpm", x0, schedule, steps=steps, batch_size=batch_size, lr=lr, progress=progress)
+    return model.eval(), schedule, history

@@ -5,6 +5,7 @@ notebook and never touches pyplot's global list of figures. A redrawing widget t
 leaks nothing, and the same function can be tested without a browser.
 Every figure has a title, and every axis that carries a quantity is labelled.
 """
+import itertools
 import io
 
 import matplotlib
@@ -234,12 +235,13 @@ def labelled_points(points, title, xlabel, ylabel, groups=None, logx=False, logy
     if ax is None:
         ax = CourseFigure(figsize=(6, 4.2), layout="constrained").subplots()
     groups = groups or {label: None for label in points}
+    labels = []
     for k, group in enumerate(dict.fromkeys(groups.values())):
         members = [label for label in points if groups.get(label) == group]
         xy = np.array([points[label] for label in members], dtype=float).reshape(-1, 2)
         ax.scatter(xy[:, 0], xy[:, 1], marker="osD^v"[k % 5], s=40, label=group)
-        for label, (x, y) in zip(members, xy):
-            ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize="small")
+        labels += [ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize="small")
+                   for label, (x, y) in zip(members, xy)]
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if logx:
         ax.set_xscale("log")
@@ -248,7 +250,26 @@ def labelled_points(points, title, xlabel, ylabel, groups=None, logx=False, logy
     if any(group is not None for group in groups.values()):
         ax.legend(fontsize="small")
     ax.margins(0.15)
+    _separate_labels(ax.figure, labels)
     return ax.figure
+
+
+def _separate_labels(fig, labels, passes=20):
+    """Move overlapping point labels apart vertically, a few points at a time, until none overlap."""
+    fig.draw_without_rendering()  # lays the figure out, so that the labels' boxes are final
+    for _ in range(passes):
+        boxes = [label.get_window_extent() for label in labels]
+        moved = False
+        for i, j in itertools.combinations(range(len(labels)), 2):
+            if boxes[i].overlaps(boxes[j]):
+                lower, upper = (i, j) if boxes[i].y0 <= boxes[j].y0 else (j, i)
+                for index, step in ((lower, -3), (upper, 3)):
+                    x, y = labels[index].get_position()
+                    labels[index].set_position((x, y + step))
+                moved = True
+                boxes = [label.get_window_extent() for label in labels]
+        if not moved:
+            return
 
 
 def _image_panel(fig, ax, image, title, label):

@@ -15,7 +15,8 @@ from lecturekit.autoencoders import Autoencoder, reconstruction_loss
 from lecturekit.autoregressive import (MADE, CausalConvolution, CausalTransformer, ClassMixture, FullyVisible,
                                        joint_nll_loss, nll_loss)
 from lecturekit.data import load_digits, to_counts, toy_distribution
-from lecturekit.diffusion import Denoiser, NoiseSchedule, ancestral_sample, ddpm_nelbo, ode_sample, train_denoiser
+from lecturekit.diffusion import (Denoiser, NoiseSchedule, ancestral_sample, ddpm_nelbo, ode_sample, train_denoiser,
+                                  train_discrete_ddpm)
 from lecturekit.gan import Discriminator, Generator, train_gan
 from lecturekit.metrics import DigitClassifier, fid
 from lecturekit.naive_bayes import NaiveBayes
@@ -108,6 +109,20 @@ def test_diffusion_trains_and_samples_on_the_gpu():
     digits_model = Denoiser(n_features=64, fourier_features=0).to(device())
     nelbo = ddpm_nelbo(digits_model, schedule, torch.rand(8, 64, device=device()) * 2 - 1, bin_width=2 / 16)
     assert nelbo.shape == (8,) and torch.isfinite(nelbo).all()
+
+
+def test_the_discrete_ddpm_agrees_with_the_cpu(digits):
+    x0 = 2 * digits[0][:256] - 1
+    model, schedule, _ = train_discrete_ddpm(x0, T=20, hidden=32, steps=5)
+    cpu, gpu = on_both(model)
+    x_t, time = torch.randn(16, 64), torch.arange(1, 17) / 20
+    torch.testing.assert_close(gpu(x_t.to(device()), time.to(device())).cpu(), cpu(x_t, time), **GPU_TOLERANCE)
+    bound = {name: ddpm_nelbo(m, schedule, x0[:32].to(next(m.parameters()).device), bin_width=2 / 16, per_step=True,
+                              generator=torch.Generator().manual_seed(0)) for name, m in (("cpu", cpu), ("gpu", gpu))}
+    assert bound["gpu"].device.type == "cpu" and bound["gpu"].shape == (32, 21)
+    torch.testing.assert_close(bound["gpu"], bound["cpu"], rtol=1e-3, atol=1e-3)
+    x = ancestral_sample(gpu, schedule, 16, generator=torch.Generator().manual_seed(0))
+    assert x.device.type == "cuda" and torch.isfinite(x).all()
 
 
 @pytest.mark.parametrize("make", [FullyVisible, MADE, CausalConvolution, CausalTransformer, ClassMixture])

@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from lecturekit import load_model, save_model
-from lecturekit.diffusion import (Denoiser, FourierFeatures, NoiseSchedule, ancestral_sample, ddpm_loss, ddpm_nelbo,
-                                  flow_matching_loss, ode_sample, q_sample, train_denoiser)
+from lecturekit.diffusion import (Denoiser, FourierFeatures, NoiseSchedule, PixelPriorDenoiser, ancestral_sample,
+                                  ddpm_loss, ddpm_nelbo, flow_matching_loss, ode_sample, q_sample, train_denoiser)
 
 DEFAULT_SCHEDULES = [NoiseSchedule.linear(), NoiseSchedule.cosine(), NoiseSchedule.linear(100),
-                     NoiseSchedule.cosine(100)]
+                     NoiseSchedule.cosine(100), NoiseSchedule.log_snr_linear()]
 
 
 @pytest.mark.parametrize("schedule", DEFAULT_SCHEDULES, ids=repr)
@@ -26,6 +26,33 @@ def test_schedules_follow_their_papers():
     t = torch.tensor([1, 250, 500, 900])
     f = torch.cos((t / 1000 + 0.008) / 1.008 * math.pi / 2) ** 2 / math.cos(0.008 / 1.008 * math.pi / 2) ** 2
     torch.testing.assert_close(cosine.alpha_bars[t], f.double())
+
+
+def test_log_snr_schedule_is_linear_in_log_snr():
+    schedule = NoiseSchedule.log_snr_linear(T=50, log_snr_min=-6.0, log_snr_max=7.0)
+    torch.testing.assert_close(schedule.log_snrs[1:], torch.linspace(7.0, -6.0, 50, dtype=torch.float64))
+    snr = schedule.alpha_bars / (1 - schedule.alpha_bars)
+    torch.testing.assert_close(schedule.log_snrs[1:], snr[1:].log())
+
+
+@pytest.mark.parametrize("schedule", DEFAULT_SCHEDULES[2:], ids=repr)
+def test_elbo_weights_are_the_kl_weights_and_the_snr_ratio(schedule):
+    t = torch.arange(2, schedule.T + 1)
+    kl_weight = schedule.betas[t] ** 2 / (2 * schedule.posterior_variances[t] * schedule.alphas[t]
+                                          * (1 - schedule.alpha_bars[t]))
+    snr = schedule.alpha_bars / (1 - schedule.alpha_bars)
+    torch.testing.assert_close(schedule.elbo_weights[t], kl_weight)
+    torch.testing.assert_close(schedule.elbo_weights[t], (snr[t - 1] / snr[t] - 1) / 2)
+    assert schedule.elbo_weights[0] == 0 and schedule.elbo_weights[1] == 0
+
+
+def test_evenly_spaced_log_snr_gives_every_kl_term_one_weight():
+    schedule = NoiseSchedule.log_snr_linear(T=101, log_snr_min=-5.0, log_snr_max=5.0)
+    step = 10.0 / 100
+    torch.testing.assert_close(schedule.elbo_weights[2:], torch.full((100,), (math.exp(step) - 1) / 2,
+                                                                      dtype=torch.float64))
+    cosine = NoiseSchedule.cosine(100)  # the clipped last step of the cosine chain weighs about 500
+    assert cosine.elbo_weights[-1] > 400 and cosine.elbo_weights[2:-1].max() < 10
 
 
 @pytest.mark.parametrize("t", [1, 30, 99])
@@ -169,6 +196,117 @@ def test_nelbo_bounds_the_nll_of_a_two_point_distribution():
     x0 = torch.tensor([[-1.0], [1.0]]).repeat(2000, 1)
     nelbo = ddpm_nelbo(exact_eps, schedule, x0, bin_width=2.0, generator=torch.Generator().manual_seed(0))
     assert math.log(2) - 0.01 < nelbo.mean().item() < math.log(2) + 0.1
+
+
+def test_per_step_terms_sum_to_the_bound_and_l_T_is_the_kl_to_the_prior():
+    schedule = NoiseSchedule.cosine(20)
+    model = Denoiser(n_features=3, hidden=8, layers=1, fourier_features=0)
+    x0 = torch.tensor([[-1.0, 0.0, 1.0], [1.0, 1.0, -1.0]])
+    terms = ddpm_nelbo(model, schedule, x0, bin_width=1.0, per_step=True, generator=torch.Generator().manual_seed(0))
+    total = ddpm_nelbo(model, schedule, x0, bin_width=1.0, generator=torch.Generator().manual_seed(0))
+    assert terms.shape == (2, 21)
+    torch.testing.assert_close(terms.sum(dim=1), total)
+    alpha_bar = schedule.alpha_bars[-1]
+    q_T = torch.distributions.Normal(alpha_bar.sqrt() * x0.double(), (1 - alpha_bar).sqrt())
+    prior = torch.distributions.Normal(torch.zeros(3, dtype=torch.float64), 1.0)
+    torch.testing.assert_close(terms[:, -1], torch.distributions.kl_divergence(q_T, prior).sum(dim=1))
+    assert (terms >= 0).all()
+
+
+def independent_pixels(n_levels=5, n_features=3, seed=0):
+    """A product of categoricals on n_levels levels in [-1, 1]: its levels and (n_features, n_levels) probabilities."""
+    probabilities = torch.rand(n_features, n_levels, generator=torch.Generator().manual_seed(seed)) + 0.1
+    return torch.linspace(-1, 1, n_levels), probabilities / probabilities.sum(dim=1, keepdim=True)
+
+
+def test_pixel_prior_counts_levels_with_laplace_rule():
+    schedule = NoiseSchedule.log_snr_linear(T=10)
+    x0 = torch.tensor([[-1.0, 1.0], [-1.0, 0.0], [0.0, 1.0]])
+    model = PixelPriorDenoiser.for_data(x0, schedule, n_levels=3, hidden=4, layers=1)
+    expected = torch.tensor([[2 + 1, 1 + 1, 0 + 1], [0 + 1, 1 + 1, 2 + 1]]) / (3 + 3)
+    torch.testing.assert_close(model.log_prior.exp(), expected)
+    torch.testing.assert_close(model.alpha_bars.double(), schedule.alpha_bars, rtol=1e-6, atol=0)
+
+
+def test_independent_eps_is_the_posterior_mean_of_the_noise():
+    # Bayes' rule, written out pixel by pixel with torch.distributions, for a product of categoricals
+    levels, probabilities = independent_pixels()
+    schedule = NoiseSchedule.log_snr_linear(T=20)
+    model = PixelPriorDenoiser(n_features=3, n_levels=5, T=20, hidden=4, layers=1)
+    model.log_prior.copy_(probabilities.log())
+    model.alpha_bars.copy_(schedule.alpha_bars)
+    x_t, t = torch.randn(6, 3), torch.tensor([1, 4, 8, 12, 16, 20])
+    a = schedule.alpha_bars[t].float().sqrt()[:, None, None]
+    likelihood = torch.distributions.Normal(a * levels, (1 - a**2).sqrt()).log_prob(x_t[:, :, None])
+    posterior = torch.softmax(likelihood + probabilities.log(), dim=-1)
+    expected_x0 = (posterior * levels).sum(dim=-1)
+    expected_eps = (x_t - a[:, :, 0] * expected_x0) / (1 - a[:, :, 0] ** 2).sqrt()
+    torch.testing.assert_close(model.independent_eps(x_t, t / 20), expected_eps, rtol=1e-4, atol=1e-4)
+
+
+def test_independent_eps_has_the_lowest_error_for_independent_pixels():
+    # Draw x_0 from the product itself: no other function of x_t predicts eps better than E[eps | x_t]
+    levels, probabilities = independent_pixels(seed=1)
+    schedule = NoiseSchedule.log_snr_linear(T=20)
+    model = PixelPriorDenoiser(n_features=3, n_levels=5, T=20, hidden=4, layers=1)
+    model.log_prior.copy_(probabilities.log())
+    model.alpha_bars.copy_(schedule.alpha_bars)
+    generator = torch.Generator().manual_seed(2)
+    x0 = levels[torch.multinomial(probabilities, 20000, replacement=True, generator=generator).T]
+    t = torch.full((len(x0),), 8)
+    eps = torch.randn(x0.shape, generator=generator)
+    x_t = q_sample(schedule, x0, t, eps)
+    best = ((eps - model.independent_eps(x_t, t / 20)) ** 2).mean()
+    for other in (torch.zeros_like(eps), x_t * (1 - schedule.alpha_bars[8].float()).sqrt(),
+                  1.1 * model.independent_eps(x_t, t / 20)):
+        assert best < ((eps - other) ** 2).mean()
+
+
+def test_pixel_prior_denoiser_snaps_to_the_levels_at_small_noise():
+    schedule = NoiseSchedule.log_snr_linear(T=10, log_snr_max=9.0)
+    x0 = torch.tensor([[-1.0, -0.5, 0.5, 1.0], [0.0, 0.5, -0.5, -1.0]])
+    model = PixelPriorDenoiser.for_data(x0, schedule, n_levels=5, hidden=4, layers=1)
+    eps = 0.5 * torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
+    x_1 = q_sample(schedule, x0, torch.ones(2, dtype=torch.long), eps)
+    torch.testing.assert_close(model.independent_eps(x_1, torch.full((2,), 0.1)), eps, rtol=0, atol=1e-3)
+
+
+def test_pixel_prior_denoiser_saves_loads_and_keeps_its_schedule(tmp_path):
+    schedule = NoiseSchedule.log_snr_linear(T=10)
+    x0 = 2 * torch.randint(0, 17, (30, 4), generator=torch.Generator().manual_seed(0)) / 16 - 1
+    model = PixelPriorDenoiser.for_data(x0, schedule, hidden=8, layers=1, dropout=0.2)
+    save_model(model, tmp_path / "prior.pt")
+    loaded = load_model(tmp_path / "prior.pt")
+    assert loaded.hparams == model.hparams and not loaded.training
+    x, time = torch.randn(5, 4), torch.rand(5)
+    torch.testing.assert_close(loaded(x, time), model.eval()(x, time))
+    with pytest.raises(ValueError, match="built for another noise schedule"):
+        ddpm_loss(model, NoiseSchedule.log_snr_linear(T=12), x0)
+    with pytest.raises(ValueError, match="built for another noise schedule"):
+        ancestral_sample(model, NoiseSchedule.cosine(10), 3)
+
+
+def test_dropout_acts_only_while_training():
+    model = Denoiser(n_features=2, hidden=32, layers=2, fourier_features=0, dropout=0.5)
+    x, time = torch.randn(4, 2), torch.rand(4)
+    model.train()
+    assert not torch.equal(model(x, time), model(x, time))
+    model.eval()
+    torch.testing.assert_close(model(x, time), model(x, time))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: NoiseSchedule.log_snr_linear(T=1), "T must be in"),
+    (lambda: NoiseSchedule.log_snr_linear(log_snr_min=3.0, log_snr_max=2.0), "log_snr_min must be below"),
+    (lambda: PixelPriorDenoiser.for_data(torch.tensor([[0.3, 1.0]]), NoiseSchedule.cosine(5)), "x0 must hold the 17"),
+    (lambda: PixelPriorDenoiser.for_data(torch.tensor([[float("nan"), 1.0]]), NoiseSchedule.cosine(5)),
+     "x0 must hold the 17"),
+    (lambda: PixelPriorDenoiser(low=1.0, high=-1.0), "low must be below high"),
+    (lambda: Denoiser(dropout=1.0), "dropout must be in"),
+])
+def test_bad_input_to_the_discrete_recipe_is_refused(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
 
 
 @pytest.mark.parametrize("call, match", [

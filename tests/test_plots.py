@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -245,3 +247,13 @@ def test_labelled_points_name_every_point_and_give_each_group_a_marker():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["none", "bound", "exact"]
     assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), ax.get_yscale()) == ("NLL against FID", "test NLL",
                                                                                    "FID", "log")
+
+
+def test_labelled_points_keep_their_labels_apart():
+    points = {"flow matching": (0.80, 0.62), "40% of pixels noise": (0.81, 0.62), "VAE": (0.5, 0.9),
+              "GAN": (0.805, 0.625)}
+    fig = plots.labelled_points(points, "close points", "recall", "precision")
+    fig.draw_without_rendering()
+    boxes = [text.get_window_extent() for text in fig.axes[0].texts]
+    assert len(boxes) == 4
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))

@@ -9,7 +9,8 @@ from lecturekit.metrics import train_digit_classifier
 from lecturekit.naive_bayes import NaiveBayes
 from lecturekit.yardstick import FAMILIES, Contender, references, score, text_table, to_levels, train_all
 
-TINY = dict(vae_epochs=1, gan_steps=5, ar_channels=8, ar_epochs=1, diffusion_steps=5, iwae_k=4)
+TINY = dict(vae_epochs=1, gan_steps=5, ar_channels=8, ar_epochs=1, diffusion_steps=5, iwae_k=4,
+            ddpm=dict(hidden=8, steps=5))
 
 
 @pytest.fixture(scope="module")
