@@ -387,6 +387,34 @@ def test_the_10_references_agree_with_lecturekit():
     assert check_10._reference_density_coverage(real, fake, k) == pytest.approx(density_coverage(real, fake, k))
 
 
+def test_the_10_density_coverage_reference_agrees_with_lecturekit_on_every_case():
+    from lecturekit.metrics import density_coverage
+
+    exercise = CHECKERS["10"].DENSITY_COVERAGE
+    for case in exercise.cases:
+        assert exercise.reference(*case.make_args()) == pytest.approx(density_coverage(*case.make_args())), case
+
+
+def test_10_density_coverage_with_closed_balls_fails_on_the_ties_only_naming_the_mistake():
+    """Naeem et al. (2020) count y_j in B_i when || y_j - x_i || < NND_k(x_i): <= gives the same numbers
+    on the random cases and other ones, both density and coverage, on the integer grid."""
+    check_10 = CHECKERS["10"]
+    exercise = check_10.DENSITY_COVERAGE
+    (closed,) = [m for m in exercise.mutants if m.name.startswith("<=")]
+    ties = [case for case in exercise.cases if "grid" in case.description]
+    assert ties
+    for case in exercise.cases:
+        (density, coverage), (closed_density, closed_coverage) = (exercise.reference(*case.make_args()),
+                                                                  closed.function(*case.make_args()))
+        if case in ties:
+            assert closed_density != pytest.approx(density) and closed_coverage != pytest.approx(coverage), case
+        else:
+            assert (closed_density, closed_coverage) == pytest.approx((density, coverage)), case
+    _, out = _feedback("10", "density_coverage", closed.function)
+    assert f"case «{ties[0].description}»" in out and f"Hint: this looks like {closed.name}." in out, out
+    assert exercise.reference(*check_10._copy(9, k=3)) == pytest.approx((1.0, 1.0))  # as the mutant's advice says
+
+
 def test_strip_solutions_keeps_the_indentation():
     source = f"def f(x):\n    {BEGIN}\n    y = x + 1\n    return y\n    {END}\n\nprint(1)"
     assert strip_solutions(source) == f"def f(x):\n    {STUB}\n\nprint(1)"
