@@ -69,6 +69,20 @@ def hide_labels(y, labelled):
     return partial
 
 
+def _check_labels(y, n_classes):
+    """Raise unless y holds integer labels in 0 .. n_classes - 1 or -1, with at least one labelled
+    image of every class (a class without one could never be learned)."""
+    if y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise TypeError(f"y must hold integer labels, got dtype {y.dtype}")
+    bad = (y < UNLABELLED) | (y >= n_classes)
+    if bad.any():
+        raise ValueError(f"y must hold labels in 0..{n_classes - 1}, or -1 for unlabelled; "
+                         f"got {sorted(set(y[bad].tolist()))[:5]}")
+    missing = sorted(set(range(n_classes)) - set(y[y != UNLABELLED].tolist()))
+    if missing:
+        raise ValueError(f"y has no labelled image of class {missing}: each of the {n_classes} classes needs one")
+
+
 class _BestEpoch:
     """A `train.fit` monitor: the validation accuracy after each epoch; keeps the best epoch's weights."""
 
@@ -146,6 +160,9 @@ class SemiSupervisedAutoencoder(nn.Module):
         alone: the baseline that ignores the unlabelled data. Each of its steps uses all labelled
         images with the same input noise, and an epoch has as many steps as the co-learning run's
         (one per minibatch of 64 images of x).
+
+        Before any training, a label outside 0..n_classes - 1 (other than -1), or a class without a
+        labelled image, raises ValueError.
         """
         y = torch.as_tensor(y)
         n_features = self.hparams["n_features"]
@@ -163,6 +180,7 @@ class SemiSupervisedAutoencoder(nn.Module):
                 raise ValueError(f"validation must be (x_val, y_val) with x_val of shape (m, {n_features}) and "
                                  f"y_val of shape (m,), m >= 1; got {tuple(x_val.shape)} and {tuple(y_val.shape)}")
             monitor = _BestEpoch(x_val.to(device), torch.as_tensor(y_val).to(device))
+        _check_labels(y, self.hparams["n_classes"])
         x_l, y_l = x[labelled].to(device), y[labelled].to(device)
         if supervised_only:
             def loss(model, _step):

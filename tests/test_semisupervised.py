@@ -120,3 +120,9 @@ def test_bad_input():
         model.fit(torch.rand(5, 10), torch.zeros(5))
     with pytest.raises(ValueError, match="validation must be"):
         model.fit(torch.rand(5, 64), torch.zeros(5), validation=(torch.rand(3, 64), torch.zeros(4)))
+    y = torch.arange(20) % 10
+    with pytest.raises(ValueError, match=r"labels in 0..9, or -1 for unlabelled; got \[12\]"):
+        model.fit(torch.rand(20, 64), torch.where(y == 4, 12, y))
+    with pytest.raises(ValueError, match=r"no labelled image of class \[4\]"):
+        model.fit(torch.rand(20, 64), torch.where(y == 4, -1, y))
+    assert not hasattr(model, "history_")  # refused before any training
