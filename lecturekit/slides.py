@@ -196,7 +196,7 @@ def _calls(node, names):
 def _outputs(source, widgets):
     """(figures, widget calls, text lines) a code cell may show, an upper bound: a figure for
     each display() call and for a last expression (unless it is a print or a silent call), a
-    widget for each call of a name in `widgets`, a line for each print, any number in a loop."""
+    widget for each call of a name in `widgets`, the lines of each print, any number in a loop."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -210,7 +210,17 @@ def _outputs(source, widgets):
     loops = [node for node in ast.walk(tree) if isinstance(node, LOOPS)]
     if any(_calls(node, {"print"}) for loop in loops for node in ast.walk(loop)):
         return shown, min(widget_calls, shown), MANY_LINES
-    return shown, min(widget_calls, shown), sum(_calls(node, {"print"}) for node in calls)
+    return shown, min(widget_calls, shown), sum(_printed_lines(node) for node in calls if _calls(node, {"print"}))
+
+
+def _printed_lines(call):
+    """Lines a print writes: one, plus one per newline in its text; any number when it prints
+    something other than text (a tensor or an array takes a line per row)."""
+    if not all(isinstance(a, ast.JoinedStr) or (isinstance(a, ast.Constant) and isinstance(a.value, str))
+               for a in call.args):
+        return MANY_LINES
+    text = [n.value for a in call.args for n in ast.walk(a) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return 1 + sum(t.count("\n") for t in text)
 
 
 def code_height(source, widgets=()):

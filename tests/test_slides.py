@@ -135,8 +135,12 @@ def test_not_a_notebook_is_refused():
 
 @pytest.mark.parametrize("cell, height", [
     (new_code_cell("seed_everything(0)"), slides.CELL_PADDING + slides.CODE_LINE + slides.CODE_PADDING),
-    (new_code_cell("x = 1\nprint(x)"), slides.CELL_PADDING + 2 * slides.CODE_LINE + slides.CODE_PADDING
+    (new_code_cell('x = 1\nprint(f"x = {x}")'), slides.CELL_PADDING + 2 * slides.CODE_LINE + slides.CODE_PADDING
      + slides.OUTPUT_PADDING + slides.TEXT_OUTPUT_LINE + slides.FIGURE_MARGIN),
+    (new_code_cell('print("two\\nlines")'), slides.CELL_PADDING + slides.CODE_LINE + slides.CODE_PADDING
+     + slides.OUTPUT_PADDING + 2 * slides.TEXT_OUTPUT_LINE + slides.FIGURE_MARGIN),
+    (new_code_cell("print(torch.eye(30))"), slides.CELL_PADDING + slides.CODE_LINE + slides.CODE_PADDING
+     + slides.OUTPUT_PADDING + slides.TEXT_OUTPUT_MAX + slides.FIGURE_MARGIN),
     (new_code_cell("for k in range(9):\n    print(k)"), slides.CELL_PADDING + 2 * slides.CODE_LINE
      + slides.CODE_PADDING + slides.OUTPUT_PADDING + slides.TEXT_OUTPUT_MAX + slides.FIGURE_MARGIN),
     (new_code_cell("fig"), slides.CELL_PADDING + slides.CODE_LINE + slides.CODE_PADDING + slides.OUTPUT_PADDING
