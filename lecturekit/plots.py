@@ -507,3 +507,32 @@ def reverse_chain(chain, steps, n_images=8, title="The reverse chain, from noise
     steps = [check_int("step", t, low=0, high=len(chain) - 1) for t in steps]
     images = np.concatenate([chain[t, :n_images] for t in steps]).clip(0, 1)
     return image_grid(images, nrow=len(steps), title=title, row_labels=[f"t = {t}" for t in steps])
+
+
+def density_maps(panels, title="Log-density", points=200, dynamic_range=12.0):
+    """Heat maps of 2-D densities, one panel per (label, log_density, limits, centers).
+
+    log_density : a function of an (m, 2) tensor of points returning their log p, shape (m,);
+        it is evaluated on a points x points grid over limits = (low, high) in both coordinates.
+    centers : optional (k, 2) mode centres, drawn as small hollow circles, or None.
+    dynamic_range : the colours span log p from its maximum on the grid down to that maximum minus
+        this many nats, so that thin regions of low density (bridges between modes) stay visible.
+    """
+    points = check_int("points", points, low=2)
+    fig = CourseFigure(figsize=(3.3 * len(panels), 3.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (label, log_density, limits, centers) in zip(axes, panels):
+        axis = torch.linspace(limits[0], limits[1], points)
+        grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), dim=-1).reshape(-1, 2)
+        with torch.no_grad():
+            values = _numpy(log_density(grid)).reshape(points, points)
+        top = float(np.nanmax(values))
+        image = ax.imshow(values, origin="lower", extent=(*limits, *limits), cmap="viridis",
+                          vmin=top - dynamic_range, vmax=top, interpolation="nearest")
+        if centers is not None:
+            c = _numpy(centers)
+            ax.scatter(c[:, 0], c[:, 1], s=40, facecolors="none", edgecolors="white", linewidths=0.6)
+        _finish_2d(ax, label, limits)
+        fig.colorbar(image, ax=ax, shrink=0.8, label="log p(x), nats")
+    fig.suptitle(title)
+    return fig

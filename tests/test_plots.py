@@ -257,3 +257,20 @@ def test_labelled_points_keep_their_labels_apart():
     boxes = [text.get_window_extent() for text in fig.axes[0].texts]
     assert len(boxes) == 4
     assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+
+
+def test_density_maps_draw_one_labelled_heat_map_per_density_with_a_clipped_range():
+    gaussian = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
+    centers = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    fig = plots.density_maps([("a Gaussian", gaussian.log_prob, (-3, 3), centers),
+                              ("shifted", lambda x: gaussian.log_prob(x - 1), (-2, 4), None)],
+                             title="two densities", points=50, dynamic_range=5.0)
+    images = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in images] == ["a Gaussian", "shifted"]
+    titled_and_labelled(fig, 2)
+    values = images[0].images[0].get_array()
+    assert values.shape == (50, 50) and values.argmax() == np.ravel_multi_index((24, 24), (50, 50))  # centre
+    vmin, vmax = images[0].images[0].get_clim()
+    assert vmax == pytest.approx(values.max()) and vmax - vmin == pytest.approx(5.0)
+    assert images[1].get_xlim() == (-2, 4)
+    assert len(images[0].collections[0].get_offsets()) == 2 and not images[1].collections
