@@ -133,7 +133,8 @@ def label_count(x, y, validation, x_test, y_test, n):
     return rows, runs
 
 
-NAMES = {"_pseudo_labels": "PseudoLabelAutoencoder (τ chosen)", "_pseudo_labels_noise_only": "the same, no deformations",
+NAMES = {"_pseudo_labels": "PseudoLabelAutoencoder (τ chosen)",  # key suffix -> row of the summary table
+         "_pseudo_labels_noise_only": "the same, no deformations",
          "": "SemiSupervisedAutoencoder (λ chosen)", "_no_consistency": "the same, κ = 0",
          "_plain": "plain co-learning (no noise, κ = 0)", "_supervised_only": "same network, labels only",
          "_logreg": "LogisticRegression", "_labelspreading": "LabelSpreading (RBF)",
