@@ -519,7 +519,7 @@ def density_maps(panels, title="Log-density", points=200, dynamic_range=12.0):
         this many nats, so that thin regions of low density (bridges between modes) stay visible.
     """
     points = check_int("points", points, low=2)
-    fig = CourseFigure(figsize=(3.3 * len(panels), 3.4), layout="constrained")
+    fig = CourseFigure(figsize=(3.8 * len(panels), 3.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (label, log_density, limits, centers) in zip(axes, panels):
         axis = torch.linspace(limits[0], limits[1], points)
