@@ -1,4 +1,4 @@
-"""Lecture 09: diffusion (DDPM) and flow matching on the ring, the grid and the digits.
+"""Lecture 10: diffusion (DDPM) and flow matching on the ring, the grid and the digits.
 
     python benchmarks/diffusion.py                 # both parts: writes RESULTS.md and results.json
     python benchmarks/diffusion.py --part digits   # one part (toys or digits), its own section only
@@ -33,7 +33,7 @@ frequency; 12 000 steps overfit (124.1 on validation, 85.8 on training digits), 
 predicting x_0 instead of the noise: 226.2. The skip from independent pixels (`PixelPriorDenoiser`)
 instead of the Fourier features: 96.0 (512 units), 91.5 (512 units, 2000 steps), 91.7 (256 units),
 89.9 (512 units, dropout 0.5; the recipe), 90.8 (1024 units, dropout 0.5), 90.6 (the recipe at 2e-3),
-101.4 (dropout 0.2, 8000 steps). Lecture 09's short run, 256 units and 1000 steps: 96.4 at 1e-3,
+101.4 (dropout 0.2, 8000 steps). Lecture 10's short run, 256 units and 1000 steps: 96.4 at 1e-3,
 93.7 at 3e-3 (kept). Before any training the recipe's model scores 123.9: its random network adds to
 the skip's error.
 """
@@ -218,13 +218,13 @@ def main():
         print(f"--quick: results written to {folder}, not to benchmarks/")
     load = f" Load average at the start: {os.getloadavg()[0]:.1f}, torch on {arguments.threads} thread(s)."
     if arguments.part in ("all", "toys"):
-        record("diffusion", "Lecture 09: diffusion and flow matching on the ring and the grid", toy_rows(config),
+        record("diffusion", "Lecture 10: diffusion and flow matching on the ring and the grid", toy_rows(config),
                **paths, notes="\nEach toy run: a fresh Denoiser (3 x 128 residual MLP, 64 random Fourier features), "
                f"{config['steps']} Adam steps of batch 512; DDPM with a T = 100 cosine schedule and ancestral "
                "sampling, the flow with 100 midpoint steps; 2500 samples scored by `metrics.mode_coverage` "
                "(modes_strict: a mode holds >= 10% of its expected share of high-quality samples)." + load)
     if arguments.part in ("all", "digits"):
-        record("diffusion-digits", "Lecture 09: DDPM and flow matching on the digits, and the bound", digit_rows(config),
+        record("diffusion-digits", "Lecture 10: DDPM and flow matching on the digits, and the bound", digit_rows(config),
                **paths, notes="\nDDPM: `diffusion.train_discrete_ddpm` (steps evenly spaced in log SNR from 8 to -7, "
                "T = 200, a `PixelPriorDenoiser` of 512 units with dropout 0.5, 4000 Adam steps of batch 128 at "
                "1e-3) on the 1347 training digits in [-1, 1]; the -ELBO with a discretised decoder on the 450 test "

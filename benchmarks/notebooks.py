@@ -19,7 +19,7 @@ reference workload, `notebook.reference.seconds`, and times it again after the l
 `notebook.reference_after.seconds`: compare them between two runs of the script before comparing
 their notebook times. Both belong to the notebooks timed in the same run. The reference is
 a coarse guide: in two runs of 2026-11-26, 90 minutes apart, it took 1.19 and 1.25 s while
-lecture 09 took 46.1 and 55.1 s; on 2026-11-27 it took 0.89 s in a run where lecture 06 took
+the diffusion lecture (then lecture 09) took 46.1 and 55.1 s; on 2026-11-27 it took 0.89 s in a run where lecture 06 took
 40.6 s, and 0.90 s in one where the same notebook took 30.8 s.
 """
 import argparse

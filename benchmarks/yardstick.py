@@ -1,4 +1,4 @@
-"""Lecture 10: every family of the course on one yardstick, 5 seeds.
+"""Lecture 11: every family of the course on one yardstick, 5 seeds.
 
     python benchmarks/yardstick.py            # the full benchmark: writes RESULTS.md and results.json
     python benchmarks/yardstick.py --quick    # 1 seed, the notebook's budget, results to /tmp only
@@ -100,7 +100,7 @@ def main():
              "against the 1347 training digits in the features of one digit classifier (seed 0); memorisation in "
              "pixel space (1 for the test digits by definition, 0 for a copy); NLL on the 450 test digits, nats "
              f"per image. The whole run took {time.perf_counter() - start:.0f} s.\n\n{table(summary, runs)}\n")
-    record("yardstick", "Lecture 10: every model on one yardstick", rows[-1:], notes=notes, **paths)
+    record("yardstick", "Lecture 11: every model on one yardstick", rows[-1:], notes=notes, **paths)
     store(rows[:-1], **{key: value for key, value in paths.items() if key == "json_path"})  # the table shows them
 
 

@@ -1,4 +1,4 @@
-r"""Diffusion models and flow matching (lecture 09).
+r"""Diffusion models and flow matching (lecture 10).
 
 **Diffusion** (Ho et al., 2020). A fixed forward chain adds a little Gaussian noise at each step,
 
@@ -467,7 +467,7 @@ def train_denoiser(model, objective, data, schedule=None, steps=3000, batch_size
 
 def train_discrete_ddpm(x0, n_levels=17, T=200, log_snr_min=-7.0, log_snr_max=8.0, hidden=512, layers=3,
                         dropout=0.5, steps=4000, batch_size=128, lr=1e-3, progress=False):
-    """The course's DDPM for data on `n_levels` levels in [-1, 1], such as the digits (lecture 09):
+    """The course's DDPM for data on `n_levels` levels in [-1, 1], such as the digits (lecture 10):
     steps evenly spaced in log SNR (`NoiseSchedule.log_snr_linear`), so that the simple loss weighs the
     steps as the ELBO does, and a `PixelPriorDenoiser` trained on it. At log SNR 8 the smallest noise,
     std sqrt(1 - abar_1) = 0.018, is about a seventh of the digits' bins (width 2 / 16), so that the

@@ -1,4 +1,4 @@
-r"""Every family of the course on one yardstick (lecture 10).
+r"""Every family of the course on one yardstick (lecture 11).
 
 Each lecture scored its models its own way. Here every family is trained on the same training
 digits and scored by the same function, `score`, on the same columns:
@@ -42,7 +42,7 @@ BUDGETS = {  # training length per family: "quick" for the notebook (seconds), "
                   ddpm=dict(hidden=256, dropout=0.0, steps=1000, lr=3e-3)),
     "full": dict(vae_epochs=150, gan_steps=3000, ar_channels=64, ar_epochs=10, diffusion_steps=3000, iwae_k=1000,
                  ddpm=dict(hidden=512, dropout=0.5, steps=4000, lr=1e-3)),
-}  # diffusion_steps: flow matching's; ddpm: the arguments of diffusion.train_discrete_ddpm (lecture 09's and its benchmark's)
+}  # diffusion_steps: flow matching's; ddpm: the arguments of diffusion.train_discrete_ddpm (lecture 10's and its benchmark's)
 COLUMNS = {  # column of `score`: (heading, number format)
     "test_nll": ("NLL", ".1f"), "fid": ("FID", ".2f"), "kid": ("KID", ".2f"), "inception_score": ("IS", ".2f"),
     "precision": ("prec.", ".2f"), "recall": ("recall", ".2f"), "density": ("dens.", ".2f"),
@@ -141,7 +141,7 @@ def autoregressive(x, y, budget):
 
 
 def diffusion(x, y, budget, objective="ddpm"):
-    """Lecture 09: a denoiser on digits scaled to [-1, 1]. DDPM: the discrete recipe
+    """Lecture 10: a denoiser on digits scaled to [-1, 1]. DDPM: the discrete recipe
     (`diffusion.train_discrete_ddpm`), ancestral sampling, the -ELBO bounds the NLL; flow matching
     ("flow"): a `Denoiser`, 50 midpoint steps of the ODE, no likelihood."""
     check_choice("objective", objective, ("ddpm", "flow"))

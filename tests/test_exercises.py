@@ -155,9 +155,9 @@ def _posterior_into_joint(joint):
 CHANGING_THEIR_INPUT = [
     ("03", "gaussian_kl", lambda mu, logvar: 0.5 * (mu.pow_(2) + logvar.exp() - 1 - logvar).sum(dim=-1), "argument `mu`"),
     ("00", "log_posterior", _posterior_into_joint, "argument `joint`"),
-    ("09", "q_sample", _q_sample_into_x0, "argument `x0`"),
+    ("10", "q_sample", _q_sample_into_x0, "argument `x0`"),
     ("01", "pca_components", _components_centring_x, "argument `x`"),
-    ("10", "precision", _centred_in_place_precision, "arguments `real` and `fake`"),
+    ("11", "precision", _centred_in_place_precision, "arguments `real` and `fake`"),
     ("03", "reparameterize", lambda mu, logvar, eps: mu + eps.mul_((0.5 * logvar).exp()), "argument `eps`"),
     ("04", "hide_labels", _hide_labels_in_place, "argument `y`"),
     ("06", "gradient_penalty", _clip_then_penalise, "argument `critic`"),
@@ -284,7 +284,7 @@ PRECISIONS_WITH_ANOTHER_MISTAKE = {
 
 @pytest.mark.parametrize("precision", PRECISIONS_WITH_ANOTHER_MISTAKE.values(), ids=PRECISIONS_WITH_ANOTHER_MISTAKE)
 def test_a_mistake_that_matches_a_mutant_on_one_case_only_is_not_named(precision):
-    exercise, out = _feedback("10", "precision", precision)
+    exercise, out = _feedback("11", "precision", precision)
     counting_itself = exercise.mutants[0]
     first_case = exercise.cases[0].make_args
     assert precision(*first_case()) == counting_itself.function(*first_case()) != exercise.reference(*first_case())
@@ -296,7 +296,7 @@ def test_the_flow_loss_summed_and_divided_by_d_is_not_named_the_sum_over_coordin
         x_t = (1 - t[:, None]) * x0 + t[:, None] * x1
         return ((v(x_t, t) - (x1 - x0)) ** 2).sum() / x0.shape[1]
 
-    exercise, out = _feedback("09", "flow_matching_loss", flow_matching_loss)
+    exercise, out = _feedback("10", "flow_matching_loss", flow_matching_loss)
     summed = exercise.mutants[3]
     (square,) = [case for case in exercise.cases if case.description == "3 points in 3-D"]  # n = d: no difference
     assert flow_matching_loss(*square.make_args()) == pytest.approx(summed.function(*square.make_args()))
@@ -364,42 +364,42 @@ def test_the_08_references_agree_with_lecturekit():
     torch.testing.assert_close(output_mask, autoregressive_mask(torch.arange(1, 7), degrees, strict=True))
 
 
-def test_the_09_references_agree_with_lecturekit():
+def test_the_10_references_agree_with_lecturekit():
     from lecturekit.diffusion import NoiseSchedule, flow_matching_loss, q_sample
 
-    check_09 = CHECKERS["09"]
-    betas, x0, t, eps = check_09._draws(NoiseSchedule.cosine(50).betas[1:], [50, 1, 25, 7, 40], d=3)
+    check_10 = CHECKERS["10"]
+    betas, x0, t, eps = check_10._draws(NoiseSchedule.cosine(50).betas[1:], [50, 1, 25, 7, 40], d=3)
     expected = q_sample(NoiseSchedule(betas), x0, t, eps).double()  # lecturekit rounds x0 to float32
-    torch.testing.assert_close(check_09._reference_q_sample(betas, x0, t, eps), expected, rtol=1e-5, atol=1e-6)
-    v, _, x1, _ = check_09._flow_batch(4, 3)
+    torch.testing.assert_close(check_10._reference_q_sample(betas, x0, t, eps), expected, rtol=1e-5, atol=1e-6)
+    v, _, x1, _ = check_10._flow_batch(4, 3)
     generator = torch.Generator().manual_seed(0)  # draws x0 and t as flow_matching_loss does
     noise, times = torch.randn(x1.shape, generator=generator).to(x1), torch.rand(4, generator=generator).to(x1)
     expected = flow_matching_loss(v, x1, generator=torch.Generator().manual_seed(0))
-    assert check_09._reference_flow_loss(v, noise, x1, times) == pytest.approx(float(expected), rel=1e-5)
+    assert check_10._reference_flow_loss(v, noise, x1, times) == pytest.approx(float(expected), rel=1e-5)
 
 
-def test_the_10_references_agree_with_lecturekit():
+def test_the_11_references_agree_with_lecturekit():
     from lecturekit.metrics import density_coverage, precision_recall
 
-    check_10 = CHECKERS["10"]
-    real, fake, k = check_10._sets(30, 20, d=3, k=5, spread=2.0, seed=1)
-    assert check_10._reference_precision(real, fake, k) == pytest.approx(precision_recall(real, fake, k)[0])
-    assert check_10._reference_density_coverage(real, fake, k) == pytest.approx(density_coverage(real, fake, k))
+    check_11 = CHECKERS["11"]
+    real, fake, k = check_11._sets(30, 20, d=3, k=5, spread=2.0, seed=1)
+    assert check_11._reference_precision(real, fake, k) == pytest.approx(precision_recall(real, fake, k)[0])
+    assert check_11._reference_density_coverage(real, fake, k) == pytest.approx(density_coverage(real, fake, k))
 
 
-def test_the_10_density_coverage_reference_agrees_with_lecturekit_on_every_case():
+def test_the_11_density_coverage_reference_agrees_with_lecturekit_on_every_case():
     from lecturekit.metrics import density_coverage
 
-    exercise = CHECKERS["10"].DENSITY_COVERAGE
+    exercise = CHECKERS["11"].DENSITY_COVERAGE
     for case in exercise.cases:
         assert exercise.reference(*case.make_args()) == pytest.approx(density_coverage(*case.make_args())), case
 
 
-def test_10_density_coverage_with_closed_balls_fails_on_the_ties_only_naming_the_mistake():
+def test_11_density_coverage_with_closed_balls_fails_on_the_ties_only_naming_the_mistake():
     """Naeem et al. (2020) count y_j in B_i when || y_j - x_i || < NND_k(x_i): <= gives the same numbers
     on the random cases and other ones, both density and coverage, on the integer grid."""
-    check_10 = CHECKERS["10"]
-    exercise = check_10.DENSITY_COVERAGE
+    check_11 = CHECKERS["11"]
+    exercise = check_11.DENSITY_COVERAGE
     (closed,) = [m for m in exercise.mutants if m.name.startswith("<=")]
     ties = [case for case in exercise.cases if "grid" in case.description]
     assert ties
@@ -410,9 +410,9 @@ def test_10_density_coverage_with_closed_balls_fails_on_the_ties_only_naming_the
             assert closed_density != pytest.approx(density) and closed_coverage != pytest.approx(coverage), case
         else:
             assert (closed_density, closed_coverage) == pytest.approx((density, coverage)), case
-    _, out = _feedback("10", "density_coverage", closed.function)
+    _, out = _feedback("11", "density_coverage", closed.function)
     assert f"case «{ties[0].description}»" in out and f"Hint: this looks like {closed.name}." in out, out
-    assert exercise.reference(*check_10._copy(9, k=3)) == pytest.approx((1.0, 1.0))  # as the mutant's advice says
+    assert exercise.reference(*check_11._copy(9, k=3)) == pytest.approx((1.0, 1.0))  # as the mutant's advice says
 
 
 def test_strip_solutions_keeps_the_indentation():

@@ -1,4 +1,4 @@
-"""Precision/recall, density/coverage and the memorisation check of lecture 10, on sets whose
+"""Precision/recall, density/coverage and the memorisation check of lecture 11, on sets whose
 answers are known and against a brute-force implementation with scipy."""
 import numpy as np
 import pytest

@@ -1,155 +1,135 @@
-"""Checkers for the exercises of lecture 10: improved precision, and density and coverage."""
-import numpy as np
-import torch
-from scipy.spatial.distance import cdist
+"""Checkers for the exercises of lecture 10: the forward process in one jump, and the flow matching loss."""
+import math
 
+import torch
+
+from ..diffusion import NoiseSchedule
 from ._feedback import Case, Exercise, Mutant
 
 
-def _sets(n_real, n_fake, d=2, k=3, spread=1.5, shift=0.5, seed=0):
-    """real ~ N(0, I) and fake ~ N(shift, spread^2 I), float64, and k."""
+def _draws(betas, t, d=2, seed=0):
+    """betas (T,), x0 and eps (n, d) and the steps t (n,) in 1 .. T."""
     generator = torch.Generator().manual_seed(seed)
-    real = torch.randn(n_real, d, generator=generator, dtype=torch.float64)
-    fake = shift + spread * torch.randn(n_fake, d, generator=generator, dtype=torch.float64)
-    return real, fake, k
+    t = torch.tensor(t)
+    x0 = torch.randn(len(t), d, generator=generator, dtype=torch.float64)
+    return betas, x0, t, torch.randn(len(t), d, generator=generator, dtype=torch.float64)
 
 
-def _copy(n, d=2, k=2, seed=0):
-    """A fake set that is a copy of the real one: every sample lies on the data."""
-    real = torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    return real, real.clone(), k
+def _reference_q_sample(betas, x0, t, eps):
+    """Row by row, with abar_t = prod_{s=1}^{t} (1 - beta_s) multiplied out in Python floats."""
+    rows = []
+    for x0_i, t_i, eps_i in zip(x0, t.tolist(), eps):
+        alpha_bar = math.prod(1 - float(beta) for beta in betas[:t_i])
+        rows.append(math.sqrt(alpha_bar) * x0_i + math.sqrt(1 - alpha_bar) * eps_i)
+    return torch.stack(rows)
 
 
-def _grid(rows, columns):
-    """The integer points (a, b), 0 <= a < rows, 0 <= b < columns, as float64 rows."""
-    return torch.cartesian_prod(torch.arange(rows), torch.arange(columns)).double()
+def _alpha_bars(betas, t, shift=0):
+    return torch.cumprod(1 - betas, dim=0)[t - 1 + shift][:, None]
 
 
-def _grid_corner():
-    """Real points on the 4 x 4 integer grid, fake ones on the 3 x 3 grid from (1, 1): distances are square
-    roots of integers, so many fake points lie exactly on the edge of a ball, at distance NND_k."""
-    return _grid(4, 4), _grid(3, 3) + 1, 3
-
-
-def _radii(points, k):
-    """NND_k by brute force: for each point, its distances to the *other* points, sorted, the k-th."""
-    distances = cdist(points, points)
-    return np.array([np.sort(np.delete(row, i))[k - 1] for i, row in enumerate(distances)])
-
-
-def _reference_precision(real, fake, k):
-    """Kynkaanniemi et al. (2019): the share of fake points inside at least one ball B(real_i, NND_k(real_i))."""
-    real, fake = real.numpy(), fake.numpy()
-    radii = _radii(real, k)
-    inside = [any(np.linalg.norm(y - x) <= r for x, r in zip(real, radii)) for y in fake]
-    return float(np.mean(inside))
-
-
-def _inside(centres, radii, points, open_balls=False):
-    """inside[i, j]: is points[j] in the ball of radius radii[i] around centres[i]? The balls are closed
-    (distance <= radius) as in Kynkaanniemi et al. (2019), or open (distance < radius) as in Naeem et al. (2020)."""
-    distances = torch.cdist(centres, points)
-    return distances < radii[:, None] if open_balls else distances <= radii[:, None]
-
-
-def _radius(points, k, shift=0):
-    """NND_k of each row; shift=1 gives the typical mistake, the k-th distance counting the point itself."""
-    return torch.cdist(points, points).kthvalue(k + 1 - shift, dim=1).values
-
-
-def _share(indicators):
-    """The share of True entries, as a float."""
-    return float(indicators.double().mean())
-
-
-PRECISION = Exercise(
-    name="precision",
-    reference=_reference_precision,
-    cases=(Case("12 real and 10 fake points in 2-D, the fake cloud wider, k = 3", lambda: _sets(12, 10, seed=6)),
-           Case("fake a copy of real (8 points), k = 2: precision 1", lambda: _copy(8)),
-           Case("30 real and 20 fake points in 3-D, k = 5", lambda: _sets(30, 20, d=3, k=5, spread=2.0, seed=1))),
-    hint="radius = torch.cdist(real, real).kthvalue(k + 1, dim=1).values (the k-th neighbour, not counting the point "
-         "itself); inside = torch.cdist(real, fake) <= radius[:, None]; a fake point counts when any real ball "
-         "holds it: inside.any(dim=0), then the mean over the fake points.",
-    mutants=(Mutant("the radius of the k-th neighbour counting the point itself",
-                    lambda real, fake, k: _share(_inside(real, _radius(real, k, shift=1), fake).any(dim=0)),
-                    "Each point is its own nearest neighbour, at distance 0: NND_k is the (k + 1)-th smallest "
-                    "distance of its row, kthvalue(k + 1, dim=1)."),
-             Mutant("recall: the real points counted in balls around the fake points",
-                    lambda real, fake, k: _share(_inside(fake, _radius(fake, k), real).any(dim=0)),
-                    "Precision asks whether each sample lies on the data's manifold: balls around the real points, "
-                    "radii from the real points, and the share of the fake points inside."),
-             Mutant("the share of (real ball, fake point) pairs instead of fake points in any ball",
-                    lambda real, fake, k: _share(_inside(real, _radius(real, k), fake)),
-                    "A fake point counts once it lies in at least one real ball: .any() over the real points, "
-                    "then the mean over the fake points.")),
+Q_SAMPLE = Exercise(
+    name="q_sample",
+    reference=_reference_q_sample,
+    cases=(Case("T = 4 steps, 3 points in 2-D at t = 1, 2, 3",
+                lambda: _draws(torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64), [1, 2, 3])),
+           Case("Ho et al.'s linear schedule (T = 1000), 4 points in 2-D at t = 1, 10, 500, 1000",
+                lambda: _draws(torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64), [1, 10, 500, 1000], seed=1)),
+           Case("a cosine schedule (T = 50), 5 points in 3-D",
+                lambda: _draws(NoiseSchedule.cosine(50).betas[1:], [50, 1, 25, 7, 40], d=3, seed=2))),
+    hint="alpha_bar = torch.cumprod(1 - betas, dim=0) holds abar_1 .. abar_T, so abar_t is alpha_bar[t - 1]; "
+         "give it a trailing axis ([:, None]) and return sqrt(abar_t) x0 + sqrt(1 - abar_t) eps.",
+    mutants=(Mutant("alpha_t = 1 - beta_t where abar_t belongs",
+                    lambda betas, x0, t, eps: ((1 - betas[t - 1][:, None]).sqrt() * x0
+                                               + betas[t - 1][:, None].sqrt() * eps),
+                    "One jump from x_0 to x_t composes t steps: abar_t = prod_{s<=t} (1 - beta_s), a cumulative "
+                    "product (torch.cumprod)."),
+             Mutant("the variances abar_t and 1 - abar_t where their square roots belong",
+                    lambda betas, x0, t, eps: _alpha_bars(betas, t) * x0 + (1 - _alpha_bars(betas, t)) * eps,
+                    "q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I): x0 and eps are scaled by standard "
+                    "deviations, the square roots."),
+             Mutant("abar_{t+1}: the cumulative product indexed by t instead of t - 1",
+                    lambda betas, x0, t, eps: (_alpha_bars(betas, t, shift=1).sqrt() * x0
+                                               + (1 - _alpha_bars(betas, t, shift=1)).sqrt() * eps),
+                    "betas[0] is beta_1, so cumprod(1 - betas)[0] is abar_1 and abar_t sits at index t - 1."),
+             Mutant("the weights of x0 and eps swapped",
+                    lambda betas, x0, t, eps: ((1 - _alpha_bars(betas, t)).sqrt() * x0
+                                               + _alpha_bars(betas, t).sqrt() * eps),
+                    "At small t, abar_t is near 1 and x_t must be near the data x_0: x_0 gets sqrt(abar_t).")),
 )
 
 
-def _reference_density_coverage(real, fake, k):
-    """Naeem et al. (2020), counted ball by ball: density = (1 / kM) sum_j sum_i 1[fake_j in B_i],
-    coverage = (1 / N) sum_i 1[some fake_j in B_i], with the open balls of the authors' code,
-    fake_j in B_i when || fake_j - real_i || < NND_k(real_i)."""
-    real, fake = real.numpy(), fake.numpy()
-    radii = _radii(real, k)
-    counts = [sum(np.linalg.norm(y - x) < r for y in fake) for x, r in zip(real, radii)]
-    return float(sum(counts)) / (k * len(fake)), float(np.mean([c > 0 for c in counts]))
+class _LinearField:
+    """A fixed velocity field v(x, t) = A x + t b + c, so that where v is evaluated shows in its value.
+    It accepts t of shape (n,) or (n, 1), and x of any float dtype."""
+
+    def __init__(self, d, seed):
+        generator = torch.Generator().manual_seed(seed + 100)
+        self.A = torch.randn(d, d, generator=generator, dtype=torch.float64)
+        self.b, self.c = torch.randn(2, d, generator=generator, dtype=torch.float64)
+
+    def __call__(self, x, t):
+        return x @ self.A.T.to(x) + t.reshape(-1, 1).to(x) * self.b.to(x) + self.c.to(x)
 
 
-def _density_coverage(real, fake, k, shift=0, divide_by_k=True, open_balls=True):
-    inside = _inside(real, _radius(real, k, shift), fake, open_balls)
-    return float(inside.sum()) / ((k if divide_by_k else 1) * len(fake)), _share(inside.any(dim=1))
+def _flow_batch(n, d, seed=0, t=None):
+    """v, the noise x0, the data x1 (n, d) and the times t (n,)."""
+    generator = torch.Generator().manual_seed(seed)
+    x0 = torch.randn(n, d, generator=generator, dtype=torch.float64)
+    x1 = 2 + 0.5 * torch.randn(n, d, generator=generator, dtype=torch.float64)
+    t = torch.rand(n, generator=generator, dtype=torch.float64) if t is None else torch.tensor(t, dtype=torch.float64)
+    return _LinearField(d, seed), x0, x1, t
 
 
-def _coverage_from_fake_balls(real, fake, k):
-    density, _ = _density_coverage(real, fake, k)
-    return density, _share(_inside(fake, _radius(fake, k), real, open_balls=True).any(dim=0))
+def _reference_flow_loss(v, x0, x1, t):
+    """Row by row: x_t = (1 - t) x0 + t x1 and the target x1 - x0; the mean over rows and coordinates."""
+    squares = []
+    for x0_i, x1_i, t_i in zip(x0, x1, t):
+        x_t = (1 - t_i) * x0_i + t_i * x1_i
+        squares.append((v(x_t[None], t_i[None])[0] - (x1_i - x0_i)) ** 2)
+    return float(torch.stack(squares).mean())
 
 
-def _density_as_precision(real, fake, k):
-    _, coverage = _density_coverage(real, fake, k)
-    return _share(_inside(real, _radius(real, k), fake, open_balls=True).any(dim=0)), coverage
+def _flow_loss(v, x0, x1, t, path, target, reduce=lambda squares: squares.mean()):
+    return float(reduce((v(path(x0, x1, t), t) - target(x0, x1)) ** 2))
 
 
-DENSITY_COVERAGE = Exercise(
-    name="density_coverage",
-    reference=_reference_density_coverage,
-    parts=("density", "coverage"),
-    cases=(Case("12 real and 10 fake points in 2-D, the fake cloud wider, k = 3", lambda: _sets(12, 10)),
-           Case("40 real and 15 fake points in 2-D, the fake cloud narrow, k = 5",
-                lambda: _sets(40, 15, k=5, spread=0.3, shift=0.0, seed=2)),
-           Case("30 real and 20 fake points in 3-D, k = 5", lambda: _sets(30, 20, d=3, k=5, spread=2.0, seed=1)),
-           Case("16 real points on the 4 x 4 integer grid, 9 fake ones on its 3 x 3 corner, k = 3: fake points "
-                "exactly on the edge of a ball", _grid_corner)),
-    hint="Balls only around the real points, and open ones: radius = torch.cdist(real, real).kthvalue(k + 1, "
-         "dim=1).values and inside = torch.cdist(real, fake) < radius[:, None] (a point on the edge is outside); "
-         "density = inside.sum() / (k * len(fake)), coverage = inside.any(dim=1) averaged over the real points. "
-         "Return the two numbers.",
-    mutants=(Mutant("the radius of the k-th neighbour counting the point itself",
-                    lambda real, fake, k: _density_coverage(real, fake, k, shift=1),
-                    "Each point is its own nearest neighbour, at distance 0: NND_k is the (k + 1)-th smallest "
-                    "distance of its row, kthvalue(k + 1, dim=1)."),
-             Mutant("density without its 1 / k",
-                    lambda real, fake, k: _density_coverage(real, fake, k, divide_by_k=False),
-                    "When the two sets match, a sample lies in about k real balls; dividing by k M makes density "
-                    "about 1 then."),
-             Mutant("density as the share of samples in at least one ball (that is precision)",
-                    _density_as_precision,
-                    "Density counts how many real balls hold each sample, not just whether one does: "
-                    "inside.sum(), not inside.any(...)."),
-             Mutant("coverage measured with balls around the fake points (that is recall)",
-                    _coverage_from_fake_balls,
-                    "Naeem et al. (2020) put balls around the real points only, so that a fake outlier, whose own "
-                    "ball is large, cannot cover real points: coverage is inside.any(dim=1) on the real balls."),
-             Mutant("<= where Naeem et al. (2020) use <",
-                    lambda real, fake, k: _density_coverage(real, fake, k, open_balls=False),
-                    "Naeem et al.'s code counts y_j in B_i only when it is strictly closer than the radius, "
-                    "|| y_j - x_i || < NND_k(x_i): open balls, where the precision of Exercise 10.1 uses closed "
-                    "ones (<=). The two differ only on ties, samples at exactly the distance NND_k(x_i), as on this "
-                    "grid. With <, a copy of the real points (with no other ties) has density 1: each ball holds "
-                    "its centre and k - 1 neighbours, and the k-th lies on its edge.")),
+def _straight(x0, x1, t):
+    return (1 - t[:, None]) * x0 + t[:, None] * x1
+
+
+def _velocity(x0, x1):
+    return x1 - x0
+
+
+FLOW = Exercise(
+    name="flow_matching_loss",
+    reference=_reference_flow_loss,
+    cases=(Case("3 points in 2-D", lambda: _flow_batch(3, 2)),
+           Case("5 points in 2-D at t = 0, 0.25, 0.5, 0.75, 1", lambda: _flow_batch(5, 2, seed=1,
+                                                                                       t=[0, 0.25, 0.5, 0.75, 1])),
+           Case("4 points in 3-D", lambda: _flow_batch(4, 3, seed=2)),
+           Case("3 points in 3-D", lambda: _flow_batch(3, 3, seed=3))),
+    hint="x_t = (1 - t) x0 + t x1 with t[:, None], so that each row gets its own t; the target is x1 - x0; return "
+         "((v(x_t, t) - (x1 - x0)) ** 2).mean(), the mean over the rows and the coordinates.",
+    mutants=(Mutant("the path run backwards, x_t = t x0 + (1 - t) x1",
+                    lambda v, x0, x1, t: _flow_loss(v, x0, x1, t, lambda a, b, s: _straight(b, a, s), _velocity),
+                    "Here t = 0 is the noise x0 and t = 1 the data x1 (the sampler integrates from noise at t = 0 "
+                    "to data at t = 1; DDPM's step t runs the other way)."),
+             Mutant("the velocity x0 - x1, pointing from the data to the noise",
+                    lambda v, x0, x1, t: _flow_loss(v, x0, x1, t, _straight, lambda a, b: a - b),
+                    "The target is the path's velocity, d/dt [(1 - t) x0 + t x1] = x1 - x0."),
+             Mutant("t multiplied without a trailing axis",
+                    lambda v, x0, x1, t: _flow_loss(v, x0, x1, t, lambda a, b, s: (1 - s) * a + s * b, _velocity),
+                    "t has shape (n,) and x0 (n, d): (1 - t) * x0 pairs t with the columns (or fails). Use t[:, None], "
+                    "one t per row."),
+             Mutant("the squared error summed over the coordinates",
+                    lambda v, x0, x1, t: _flow_loss(v, x0, x1, t, _straight, _velocity,
+                                                    reduce=lambda squares: squares.sum(dim=1).mean()),
+                    "Here, as in lecturekit.diffusion.flow_matching_loss, the loss is the mean over the coordinates "
+                    "as well as the rows: ((...) ** 2).mean().")),
 )
 
-precision = PRECISION.check
-density_coverage = DENSITY_COVERAGE.check
-EXERCISES = (PRECISION, DENSITY_COVERAGE)
+q_sample = Q_SAMPLE.check
+flow_matching_loss = FLOW.check
+EXERCISES = (Q_SAMPLE, FLOW)
