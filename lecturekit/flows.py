@@ -1,4 +1,4 @@
-r"""Normalising flows: an exact density through an invertible map.
+r"""Normalising flows: an exact density through an invertible map (lecture 09).
 
 A flow is an invertible map f from the data x to a code z = f(x) of the same size, with a simple
 base density p_Z = N(0, I). The **change of variables** gives the density of x exactly:

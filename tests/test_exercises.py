@@ -141,6 +141,13 @@ def _q_sample_into_x0(betas, x0, t, eps):
     return x0.mul_(alpha_bar.sqrt()) + (1 - alpha_bar).sqrt() * eps
 
 
+def _coupling_in_place(x, scale_and_shift):
+    half = x.shape[1] // 2
+    s, t = scale_and_shift(x[:, :half])
+    x[:, half:] = x[:, half:] * s.exp() + t
+    return x, s.sum(dim=1)
+
+
 def _components_centring_x(x, k):
     x -= x.mean(dim=0)
     return torch.linalg.svd(x, full_matrices=False).Vh[:k]
@@ -156,6 +163,7 @@ CHANGING_THEIR_INPUT = [
     ("03", "gaussian_kl", lambda mu, logvar: 0.5 * (mu.pow_(2) + logvar.exp() - 1 - logvar).sum(dim=-1), "argument `mu`"),
     ("00", "log_posterior", _posterior_into_joint, "argument `joint`"),
     ("10", "q_sample", _q_sample_into_x0, "argument `x0`"),
+    ("09", "affine_coupling", _coupling_in_place, "argument `x`"),
     ("01", "pca_components", _components_centring_x, "argument `x`"),
     ("11", "precision", _centred_in_place_precision, "arguments `real` and `fake`"),
     ("03", "reparameterize", lambda mu, logvar, eps: mu + eps.mul_((0.5 * logvar).exp()), "argument `eps`"),
@@ -362,6 +370,35 @@ def test_the_08_references_agree_with_lecturekit():
     hidden_mask, output_mask = check_08._reference_masks(degrees, 6)
     torch.testing.assert_close(hidden_mask, autoregressive_mask(degrees, torch.arange(1, 7), strict=False))
     torch.testing.assert_close(output_mask, autoregressive_mask(torch.arange(1, 7), degrees, strict=True))
+
+
+def test_the_09_references_agree_with_torch_distributions_and_lecturekit():
+    """The change of variables against torch.distributions.TransformedDistribution for every map, and the
+    coupling against flows.AffineCoupling and against slogdet of autograd's Jacobian."""
+    from torch import distributions
+
+    from lecturekit.flows import AffineCoupling
+
+    check_09 = CHECKERS["09"]
+    for name in check_09.MAPS:
+        x, f, f_prime = check_09._points(name, 7, seed=5)
+        base = distributions.Normal(torch.tensor(0.0, dtype=torch.float64), 1.0)
+        expected = distributions.TransformedDistribution(base, check_09._reference_transforms(name)).log_prob(x)
+        torch.testing.assert_close(check_09._reference_log_density(x, f, f_prime), expected, rtol=1e-6, atol=1e-6)
+    torch.manual_seed(0)
+    for n, d in ((4, 2), (3, 8)):
+        layer = AffineCoupling(d, hidden=(5,)).double()
+        torch.nn.init.normal_(layer.network[-1].weight)  # a fresh coupling is the identity
+        x = torch.randn(n, d, dtype=torch.float64)
+        z, log_det = check_09._reference_coupling(x, layer.scale_and_shift)
+        assert log_det.abs().min() > 1e-3
+        for ours, theirs in zip((z, log_det), layer(x)):
+            torch.testing.assert_close(ours, theirs)
+        x, network = check_09._coupling_case(n, d, seed=7)
+        z, log_det = check_09._reference_coupling(x, network)
+        jacobian = torch.autograd.functional.jacobian(lambda v: check_09._reference_coupling(v[None], network)[0][0],
+                                                      x[0])
+        torch.testing.assert_close(log_det[0], torch.linalg.slogdet(jacobian).logabsdet)
 
 
 def test_the_10_references_agree_with_lecturekit():
