@@ -11,8 +11,8 @@ training digits in the features of one digit classifier (trained once, seed 0), 
 ratio in pixel space, the test NLL where the family has one, training and sampling seconds.
 
 Keys: `yardstick.<model>.<column>` (the mean over seeds) and `yardstick.<model>.<column>.min` /
-`.max`, with <model> in snake case (naive_bayes, vae, gan, autoregressive, ddpm, flow_matching,
-training_copy, test_digits, uniform_noise). Torch runs on 2 threads.
+`.max`, with <model> in snake case (naive_bayes, vae, gan, autoregressive, normalising_flow, ddpm,
+flow_matching, training_copy, test_digits, uniform_noise). Torch runs on 2 threads.
 """
 import argparse
 import math

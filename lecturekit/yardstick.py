@@ -5,8 +5,8 @@ digits and scored by the same function, `score`, on the same columns:
 
 * the test NLL in nats per image, on the 17 pixel levels, and its kind: **exact** (naive Bayes,
   autoregressive models, uniform noise), an upper **bound** (the VAE's importance-weighted bound,
-  the diffusion model's -ELBO) or **none** (GANs and flows, whose likelihood of discrete images we
-  do not compute);
+  the normalising flow's importance-weighted dequantisation bound, the diffusion model's -ELBO) or
+  **none** (GANs and flow matching, whose likelihood of discrete images we do not compute);
 * FID and KID of n samples against the training digits, and the Inception Score, all in the
   features and predictions of lecture 07's digit classifier;
 * precision and recall (Kynkaanniemi et al., 2019), density and coverage (Naeem et al., 2020) in
@@ -16,8 +16,9 @@ digits and scored by the same function, `score`, on the same columns:
 * training seconds, seconds per 1000 samples drawn, and the number of parameters.
 
 A `Contender` is a trained model reduced to what the yardstick needs. Samples are images in
-[0, 1] on the 17 levels k / 16, as the data is: continuous samples (GAN, diffusion, flow) are
-rounded to the nearest level, so that no family is told apart by its pixel format alone.
+[0, 1] on the 17 levels k / 16, as the data is: continuous samples (GAN, diffusion, flow matching)
+are rounded to the nearest level, so that no family is told apart by its pixel format alone (the
+normalising flow's samples are its bins, already on the levels).
 """
 import math
 import time
@@ -30,6 +31,7 @@ from ._checks import check_choice, check_int
 from .autoregressive import CausalConvolution, nll_loss
 from .data import DIGIT_MAX, to_counts
 from .diffusion import Denoiser, ancestral_sample, ddpm_nelbo, ode_sample, train_denoiser, train_discrete_ddpm
+from .flows import DequantisedFlow, dequantised_nll_loss
 from .gan import Discriminator, Generator, train_gan
 from .metrics import density_coverage, fid, inception_score, kid, nearest_neighbour_ratio, precision_recall
 from .naive_bayes import NaiveBayes
@@ -39,10 +41,15 @@ from .vae import VAE, iwae_log_likelihood, sample_prior, vae_loss
 NLL_KINDS = ("exact", "bound", "none")
 BUDGETS = {  # training length per family: "quick" for the notebook (seconds), "full" for the benchmark
     "quick": dict(vae_epochs=40, gan_steps=600, ar_channels=32, ar_epochs=3, diffusion_steps=400, iwae_k=100,
-                  ddpm=dict(hidden=256, dropout=0.0, steps=1000, lr=3e-3)),
+                  flow_epochs=10, flow_draws=50, ddpm=dict(hidden=256, dropout=0.0, steps=1000, lr=3e-3)),
     "full": dict(vae_epochs=150, gan_steps=3000, ar_channels=64, ar_epochs=10, diffusion_steps=3000, iwae_k=1000,
-                 ddpm=dict(hidden=512, dropout=0.5, steps=4000, lr=1e-3)),
-}  # diffusion_steps: flow matching's; ddpm: the arguments of diffusion.train_discrete_ddpm (lecture 10's and its benchmark's)
+                 flow_epochs=30, flow_draws=200, ddpm=dict(hidden=512, dropout=0.5, steps=4000, lr=1e-3)),
+}
+# diffusion_steps: flow matching's; ddpm: the arguments of diffusion.train_discrete_ddpm (lecture 10's and its
+# benchmark's); flow_draws: the importance samples of the normalising flow's bound (iwae_k: the VAE's)
+FLOW = dict(dequantisation="variational", couplings=8, hidden=(256, 256), scale_bound=2.0, mixing="random",
+            logit_alpha=0.005)  # the normalising flow: benchmarks/flows.py's DIGITS, with its variational dequantiser
+FLOW_TRAINING = dict(lr=1e-3, batch_size=64)  # and its DIGIT_TRAINING (Adam, cosine), for flow_epochs
 COLUMNS = {  # column of `score`: (heading, number format)
     "test_nll": ("NLL", ".1f"), "fid": ("FID", ".2f"), "kid": ("KID", ".2f"), "inception_score": ("IS", ".2f"),
     "precision": ("prec.", ".2f"), "recall": ("recall", ".2f"), "density": ("dens.", ".2f"),
@@ -140,6 +147,23 @@ def autoregressive(x, y, budget):
                      nll, "exact", count_parameters(model), seconds)
 
 
+def normalising_flow(x, y, budget):
+    """Lecture 09: RealNVP on the dequantised counts, with variational dequantisation (the settings of
+    benchmarks/flows.py). Its NLL is a bound: the importance-weighted bound on -log P(x) with
+    `flow_draws` draws of the noise u; samples are the flow's bins, count / 16."""
+    model = DequantisedFlow(n_features=x.shape[1], levels=DIGIT_MAX + 1, **FLOW)
+    _, seconds = _timed(lambda: fit(model, dequantised_nll_loss, to_counts(x), epochs=budget["flow_epochs"],
+                                    schedule="cosine", progress=False, **FLOW_TRAINING))
+    model.eval()
+
+    def sample(n, generator=None):
+        return model.sample(n, generator=generator) / DIGIT_MAX
+
+    return Contender("normalising flow", sample,
+                     lambda x: model.importance_nll(to_counts(x), samples=budget["flow_draws"]), "bound",
+                     count_parameters(model), seconds)
+
+
 def diffusion(x, y, budget, objective="ddpm"):
     """Lecture 10: a denoiser on digits scaled to [-1, 1]. DDPM: the discrete recipe
     (`diffusion.train_discrete_ddpm`), ancestral sampling, the -ELBO bounds the NLL; flow matching
@@ -175,10 +199,11 @@ def flow_matching(x, y, budget):
 
 
 RESULT_KEYS = {"naive Bayes": "naive_bayes", "VAE": "vae", "GAN": "gan", "autoregressive": "autoregressive",
-               "DDPM": "ddpm", "flow matching": "flow_matching", "training digits (a copy)": "training_copy",
-               "test digits": "test_digits", "uniform noise": "uniform_noise"}  # <model> in yardstick.<model>.<column>
+               "normalising flow": "normalising_flow", "DDPM": "ddpm", "flow matching": "flow_matching",
+               "training digits (a copy)": "training_copy", "test digits": "test_digits",
+               "uniform noise": "uniform_noise"}  # <model> in yardstick.<model>.<column>
 FAMILIES = {"naive Bayes": naive_bayes, "VAE": vae, "GAN": gan, "autoregressive": autoregressive,
-            "DDPM": diffusion, "flow matching": flow_matching}
+            "normalising flow": normalising_flow, "DDPM": diffusion, "flow matching": flow_matching}
 
 
 def drawing_from(images, name):

@@ -1,4 +1,6 @@
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -7,10 +9,14 @@ from lecturekit import seed_everything
 from lecturekit.data import DIGIT_MAX, load_digits
 from lecturekit.metrics import train_digit_classifier
 from lecturekit.naive_bayes import NaiveBayes
-from lecturekit.yardstick import FAMILIES, Contender, references, score, text_table, to_levels, train_all
+from lecturekit.yardstick import (BUDGETS, FAMILIES, FLOW, FLOW_TRAINING, RESULT_KEYS, Contender, references, score,
+                                  text_table, to_levels, train_all)
 
-TINY = dict(vae_epochs=1, gan_steps=5, ar_channels=8, ar_epochs=1, diffusion_steps=5, iwae_k=4,
-            ddpm=dict(hidden=8, steps=5))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import flows as flow_benchmark  # noqa: E402
+
+TINY = dict(vae_epochs=1, gan_steps=5, ar_channels=8, ar_epochs=1, diffusion_steps=5, iwae_k=4, flow_epochs=1,
+            flow_draws=2, ddpm=dict(hidden=8, steps=5))
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +44,25 @@ def test_every_family_trains_samples_on_the_17_levels_and_scores_its_kind_of_nll
     samples = contender.sample(30, generator=torch.Generator().manual_seed(0))
     assert samples.shape == (30, 64) and on_the_levels(samples)
     assert contender.parameters > 0 and contender.train_seconds > 0
-    expected_kind = {"naive Bayes": "exact", "autoregressive": "exact", "VAE": "bound", "DDPM": "bound"}
+    expected_kind = {"naive Bayes": "exact", "autoregressive": "exact", "VAE": "bound", "normalising flow": "bound",
+                     "DDPM": "bound"}
     assert contender.nll_kind == expected_kind.get(family, "none")
     if contender.nll is not None:
         nll = contender.nll(x_test[:10])
         assert nll.shape == (10,) and torch.isfinite(nll).all() and (nll > 0).all()
+
+
+def test_every_family_and_reference_row_has_a_results_key(digits):
+    x_train, _, x_test = digits
+    names = list(FAMILIES) + [c.name for c in references(x_train, x_test)]
+    assert set(RESULT_KEYS) == set(names) and len(set(RESULT_KEYS.values())) == len(names)
+
+
+def test_the_normalising_flow_has_the_settings_of_its_benchmark():
+    assert FLOW == {**flow_benchmark.DIGITS, "dequantisation": "variational"}
+    assert {**FLOW_TRAINING, "epochs": BUDGETS["full"]["flow_epochs"]} == flow_benchmark.DIGIT_TRAINING
+    assert BUDGETS["full"]["flow_draws"] == flow_benchmark.FULL["importance_draws"]
+    assert BUDGETS["quick"]["flow_epochs"] < BUDGETS["full"]["flow_epochs"]
 
 
 def test_naive_bayes_nll_is_its_exact_log_likelihood(digits):
