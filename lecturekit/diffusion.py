@@ -268,7 +268,10 @@ def ode_sample(model, n, steps=100, method="euler", n_features=None, generator=N
 
 def _discretised_gaussian_log_likelihood(x0, mean, std, bin_width, low, high):
     """log of the mass that N(mean, std^2) puts on the bin [x0 - w/2, x0 + w/2] of each value, with the
-    lowest and highest bins stretched to -inf and +inf (Ho et al., 2020, eq. 13), summed per row."""
+    lowest and highest bins stretched to -inf and +inf (Ho et al., 2020, eq. 13), summed per row.
+    A bin's mass is floored at 1e-12 before the log, so that a far-off mean gives a large finite cost;
+    where the floor acts (a mass below 1e-12), the term is below the true -log mass and the sum is no
+    longer an upper bound."""
     normal = torch.distributions.Normal(mean, std)
     upper = torch.where(x0 >= high - bin_width / 2, torch.ones_like(x0), normal.cdf(x0 + bin_width / 2))
     lower = torch.where(x0 <= low + bin_width / 2, torch.zeros_like(x0), normal.cdf(x0 - bin_width / 2))
@@ -388,8 +391,9 @@ class PixelPriorDenoiser(nn.Module):
         E[x_0i | x_t] = sum_k l_k p(x_0i = l_k | x_ti),
         eps_indep     = ( x_t - sqrt(abar_t) E[x_0 | x_t] ) / sqrt(1 - abar_t),
 
-    which is what the best eps_hat would be if the pixels were independent. At small noise it snaps each
-    pixel to its nearest level, a staircase that a smooth network draws badly.
+    which is what the best eps_hat would be if the pixels were independent. At small noise E[x_0 | x_t]
+    snaps each pixel to its nearest level, a staircase, so eps_indep is a sawtooth in x_t: a function
+    that a smooth network draws badly.
 
     Build it with `PixelPriorDenoiser.for_data(x0, schedule, ...)`, which counts pi_ik from the
     training data with Laplace's rule, (N_ik + 1) / (N + K), as lecture 00's naive Bayes does, and keeps
