@@ -5,8 +5,8 @@
 
 Toy data (ring: 8 modes, std 0.02; grid: 25 modes, std 0.05), seeds 5..9: a fresh `flows.Flow` of
 TOY["couplings"] affine couplings (hidden layers TOY["hidden"], a fixed random rotation after each),
-trained by maximum likelihood with `train.fit` (Adam, the learning rate decaying along a cosine) on
-fresh samples; 2500 samples scored by `metrics.mode_coverage`, beside the fair GANs of
+trained by maximum likelihood with `train.fit` (Adam, the learning rate decaying along a cosine) for
+TOY["epochs"] passes over toy_steps x batch / epochs samples drawn once; 2500 samples scored by `metrics.mode_coverage`, beside the fair GANs of
 `benchmarks/gan.py` and DDPM of `benchmarks/diffusion.py`, read from results.json.
 
 Keys: `flow.<ring|grid>.<modes|modes_strict|high_quality|reverse_kl|seconds>` (means over the seeds;

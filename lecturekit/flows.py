@@ -5,10 +5,10 @@ base density p_Z = N(0, I). The **change of variables** gives the density of x e
 
     log p(x) = log p_Z(f(x)) + log |det df/dx|.
 
-f is a composition f = f_K o ... o f_1 of layers, each invertible with a log-determinant that is
+f is a composition f = f_L o ... o f_1 of layers, each invertible with a log-determinant that is
 cheap to compute; the log-dets of a composition add up (the chain rule, det(AB) = det A det B):
 
-    log |det df/dx| = sum_k log |det df_k/dh_{k-1}|,   h_0 = x, h_k = f_k(h_{k-1}).
+    log |det df/dx| = sum_l log |det df_l/dh_{l-1}|,   h_0 = x, h_l = f_l(h_{l-1}).
 
 Every layer here has `forward(x) -> (z, log_det)`, log_det of shape (n,), and `inverse(z) -> x`:
 
@@ -35,7 +35,10 @@ cube of bins, which Jensen's inequality bounds from below:
 
 * uniform dequantisation (Theis et al., 2016): q(u | x) = 1 on [0, 1)^D, so log q = 0;
 * variational dequantisation (Ho et al., 2019, Flow++): q(u | x) is learned (`VariationalDequantiser`),
-  which can only tighten the bound, since the gap is KL(q(u | x) || p(u | x)).
+  so that it can follow the shape of p(u | x) = p_Y((x + u) / K) K^{-D} / P(x) inside each cube, which
+  the uniform q cannot. The bound's gap is KL(q(u | x) || p(u | x)); nothing guarantees that a learned
+  q makes it smaller (q and the flow are trained together, and sigmoid(Gaussian) densities do not
+  include the uniform one), but on the digits it did (lecture 09, benchmarks/flows.py).
 
 The bin width w = 1 / K enters through the Jacobian of y = (x + u) / K: a density per unit volume of
 y is a density per w^D units of u, so -log of the cube's mass is -log p_Y - D log w = -log p_Y +
@@ -231,7 +234,7 @@ class Logit(nn.Module):
 
 
 class Flow(nn.Module):
-    r"""A normalising flow: p(x) = N(f(x); 0, I) |det df/dx| with f = f_K o ... o f_1.
+    r"""A normalising flow: p(x) = N(f(x); 0, I) |det df/dx|, f the composition of the layers below.
 
     The layers, in the data-to-noise order: a `Logit` (when `logit_alpha` is given, for data in
     [0, 1]), then `couplings` steps of [`ActNorm`, `AffineCoupling`, a fixed mixing layer], then a
@@ -241,7 +244,7 @@ class Flow(nn.Module):
     Parameters
     ----------
     n_features : D, even when couplings > 0.
-    couplings : number of coupling steps K >= 0.
+    couplings : number of coupling steps, >= 0 (K in lecture 09).
     hidden : sizes of each coupling network's hidden layers.
     scale_bound : the coupling's bound B on each log-scale.
     mixing : the fixed layer after each coupling: "reverse" or "random" (a `Permutation`), or
