@@ -1,15 +1,17 @@
 r"""Confident pseudo-labels on deformed digits: the semi-supervised autoencoder, taught by its own
-confident answers (in the spirit of FixMatch, Sohn et al., 2020).
+confident answers (pseudo-labels, Lee, 2013), in a simplified form of FixMatch (Sohn et al., 2020):
+FixMatch guesses the label on a weakly augmented copy, here the guess comes from the clean image.
 
-For every image u of a minibatch of B images, the model's class probabilities on the clean image,
-p(u) = softmax(y_hat(f(u))), give a pseudo-label y_hat_u = argmax_c p_c(u) when the model is confident,
-max_c p_c(u) >= tau. The pseudo-label is then the target for a *deformed* copy A(u) of the same image:
+For every image u_b of a minibatch u_1, ..., u_B, the model's class probabilities on the clean image,
+p(u_b) = softmax(y_hat(f(u_b))), give a pseudo-label c_hat_b = argmax_c p_c(u_b) when the model is
+confident, max_c p_c(u_b) >= tau. The pseudo-label is then the target for a *deformed* copy A(u_b):
 
-    ell_u = (1/B) sum_{u in batch} 1[max_c p_c(u) >= tau] CE(y_hat(f(A(u))), y_hat_u)
+    ell_u = (1/B) sum_{b=1}^{B} 1[max_c p_c(u_b) >= tau] CE(y_hat(f(A(u_b))), c_hat_b)
 
 No gradient flows through the pseudo-label (it is a target, like a real label). A(u) is a small random
 rotation, scaling and shift of the 8x8 image (`deform`) plus Gaussian noise: changes that keep a digit's
-class. The pseudo-labels join the labelled images in the prediction term, with the same weight lambda:
+class. ell_u joins the labelled images' term with the same weight lambda (a confident image weighs
+lambda / B, a labelled one lambda / l):
 
     L = (1/n) sum_{all i} || g(f(x_i)) - x_i ||^2  +  lambda [ (1/l) sum_{labelled i} CE(y_hat(f(x_i)), y_i) + ell_u ]
 """
