@@ -16,6 +16,12 @@ labels (balanced, drawn from the other 1147 images with seeds 0..4), every netwo
 * `ssl.acc_<n>_labels_labelspreading`: scikit-learn's LabelSpreading with its defaults (RBF kernel);
 * `ssl.acc_<n>_labels_labelspreading_knn`: LabelSpreading(kernel="knn"), which avoids the RBF
   kernel's empty rows on these data;
+* `ssl.acc_<n>_labels_labelspreading_tuned`: LabelSpreading (RBF) with γ and α chosen on the
+  validation set (`SPREADING_GRID`, the best mean over the seeds;
+  `ssl.spreading_<gamma|alpha>_<n>_labels`): the classical baseline given the same chance as the networks;
+* `ssl.acc_<n>_labels_long_budget`: SemiSupervisedAutoencoder (λ chosen) trained with
+  PseudoLabelAutoencoder's budget (up to 150 epochs at learning rate 3e-3), so that the two
+  autoencoders are also compared at one budget;
 * `ssl.val_<n>_labels_pseudo_labels_tau_<τ>`: PseudoLabelAutoencoder's validation accuracy for the
   confidence threshold τ in 0.8, 0.95 (λ = 10, up to 150 epochs at learning rate 3e-3);
 * `ssl.tau_<n>_labels`: the τ with the best of these (mean over the seeds), used below;
@@ -27,7 +33,7 @@ Each accuracy is the mean over the 5 seeds; RESULTS.md gives the min and max bes
 of every method's mean (min-max) by label count. Every method of a seed sees the same labelled images.
 PseudoLabelAutoencoder's learning rate and epochs were set while it was written, on the validation
 split (seed 0, 50 labels), never on the test set.
-A run took 14 minutes on our 2 shared cores with one torch thread (OMP_NUM_THREADS=1; load average 3.6 at its start).
+A run took 21 minutes on our 2 cores with 2 torch threads (load average 2.9 at its start: notebooks ran beside it for part of the run); RESULTS.md notes each run's time and load.
 """
 import os
 import time
@@ -50,14 +56,30 @@ LAMBDAS = (1.0, 10.0, 100.0)
 EPOCHS = 60
 THRESHOLDS = (0.8, 0.95)
 PSEUDO_EPOCHS, PSEUDO_LR = 150, 3e-3
+SPREADING_GRID = tuple((gamma, alpha) for gamma in (1.0, 3.0, 10.0, 20.0) for alpha in (0.2, 0.5, 0.8))
 NO_DEFORMATION = dict(max_rotation=0.0, max_scale=0.0, max_shift=0.0)
 
 
-def network(x, partial, validation, seed, supervised_only=False, **settings):
+def network(x, partial, validation, seed, supervised_only=False, epochs=EPOCHS, lr=1e-3, **settings):
     """A SemiSupervisedAutoencoder fitted with early stopping on the validation set."""
     seed_everything(seed)
-    return SemiSupervisedAutoencoder(**settings).fit(x, partial, epochs=EPOCHS, supervised_only=supervised_only,
+    return SemiSupervisedAutoencoder(**settings).fit(x, partial, epochs=epochs, lr=lr, supervised_only=supervised_only,
                                                       validation=validation)
+
+
+def spreading(x, partial, gamma, alpha):
+    """scikit-learn's LabelSpreading (RBF kernel) fitted on every training image, labelled or not."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the RBF kernel's empty rows at large γ; see the docstring
+        return LabelSpreading(gamma=gamma, alpha=alpha, max_iter=1000).fit(x.numpy(), partial.numpy())
+
+
+def choose_spreading(x, partials, validation):
+    """The (γ, α) of SPREADING_GRID with the best mean validation accuracy over the seeds."""
+    x_val, y_val = (v.numpy() for v in validation)
+    accuracy = {setting: float(np.mean([spreading(x, partials[seed], *setting).score(x_val, y_val) for seed in SEEDS]))
+                for setting in SPREADING_GRID}
+    return max(SPREADING_GRID, key=accuracy.get)
 
 
 def pseudo_labels(x, partial, validation, seed, **settings):
@@ -100,15 +122,18 @@ def label_count(x, y, validation, x_test, y_test, n):
         LAMBDAS, lambda partial, seed, lam: network(x, partial, validation, seed, lam=lam), partials)
     best_tau, val_tau, pseudo = choose(
         THRESHOLDS, lambda partial, seed, tau: pseudo_labels(x, partial, validation, seed, threshold=tau), partials)
+    best_spreading = choose_spreading(x, partials, validation)
     runs = []
     for seed in SEEDS:
         partial = partials[seed]
         run = {"": co_learning[seed].score(x_test, y_test)}
         for suffix, settings in [("_no_consistency", dict(lam=best_lam, consistency=0.0)),
                                  ("_plain", dict(lam=best_lam, noise=0.0, consistency=0.0)),
-                                 ("_supervised_only", dict(supervised_only=True))]:
+                                 ("_supervised_only", dict(supervised_only=True)),
+                                 ("_long_budget", dict(lam=best_lam, epochs=PSEUDO_EPOCHS, lr=PSEUDO_LR))]:
             run[suffix] = network(x, partial, validation, seed, **settings).score(x_test, y_test)
         run.update(baselines(x, y, partial, labelled[seed], x_test, y_test))
+        run["_labelspreading_tuned"] = spreading(x, partial, *best_spreading).score(x_test.numpy(), y_test.numpy())
         run["_pseudo_labels"] = pseudo[seed].score(x_test, y_test)
         run["_pseudo_labels_noise_only"] = pseudo_labels(
             x, partial, validation, seed, threshold=best_tau, **NO_DEFORMATION).score(x_test, y_test)
@@ -125,6 +150,8 @@ def label_count(x, y, validation, x_test, y_test, n):
     rows += [(f"ssl.val_{n}_labels_pseudo_labels_tau_{tau:g}", value, "", f"validation accuracy (200 images), {how}")
              for tau, value in val_tau.items()]
     rows.append((f"ssl.tau_{n}_labels", best_tau, "", "τ with the best validation accuracy"))
+    rows += [(f"ssl.spreading_{name}_{n}_labels", value, "", f"LabelSpreading's {symbol} with the best validation accuracy")
+             for name, symbol, value in (("gamma", "γ", best_spreading[0]), ("alpha", "α", best_spreading[1]))]
     targets = {"": ">= 0.90 and above supervised-only (target)" if n == 50 else "",
                "_pseudo_labels": f"above LabelSpreading's {means['_labelspreading']:.3f} (target)"}
     rows += [(f"ssl.acc_{n}_labels{suffix}", value, targets.get(suffix, ""),
@@ -136,9 +163,10 @@ def label_count(x, y, validation, x_test, y_test, n):
 NAMES = {"_pseudo_labels": "PseudoLabelAutoencoder (τ chosen)",  # key suffix -> row of the summary table
          "_pseudo_labels_noise_only": "the same, no deformations",
          "": "SemiSupervisedAutoencoder (λ chosen)", "_no_consistency": "the same, κ = 0",
+         "_long_budget": "the same, PseudoLabelAutoencoder's budget",
          "_plain": "plain co-learning (no noise, κ = 0)", "_supervised_only": "same network, labels only",
          "_logreg": "LogisticRegression", "_labelspreading": "LabelSpreading (RBF)",
-         "_labelspreading_knn": "LabelSpreading (kNN)"}
+         "_labelspreading_knn": "LabelSpreading (kNN)", "_labelspreading_tuned": "LabelSpreading (RBF, γ and α chosen)"}
 
 
 def summary_table(runs):
@@ -172,6 +200,8 @@ def main():
                  "training set; trained on the other 1147 images. PseudoLabelAutoencoder (hidden 128, λ = 10, "
                  f"noise 0.3, rotations up to 15°, scaling up to 10 %, shifts up to 1 pixel), up to {PSEUDO_EPOCHS} "
                  f"epochs at learning rate {PSEUDO_LR:g}, early stopping and τ chosen on the same validation split. "
+                 "LabelSpreading (RBF) at scikit-learn's defaults (γ = 20, α = 0.2), and with γ in "
+                 f"{sorted({g for g, _ in SPREADING_GRID})} and α in {sorted({a for _, a in SPREADING_GRID})} chosen on the validation split. "
                  f"Every method of a seed sees the same labelled images. Test accuracy, mean (min-max) over "
                  f"{len(SEEDS)} seeds:\n\n{summary_table(runs)}\n\n"
                  f"The run took {minutes:.0f} minutes with {torch.get_num_threads()} torch thread(s), load average "
