@@ -57,9 +57,11 @@ PENALTIES = {"wgan": ("clip", (0.01, 0.03, 0.1)), "wgan_gp": ("gp_weight", (0.1,
 METRICS = ("modes", "modes_strict", "high_quality", "reverse_kl", "seconds")
 BASELINES = {"true samples": "true", "uniform noise on the box": "noise", "one Gaussian fitted": "gaussian",
              "one mode deleted": "minus_one_mode"}
-PUBLISHED = {  # PacGAN (Lin et al., 2018), Tables 1 and 2: modes, high-quality %
-    "ring": "PacGAN Table 1: GAN 6.3 / 98.2%, PacGAN4 7.8 / 95.9%, VEEGAN 8 / 52.9%",
-    "grid": "PacGAN Table 2: GAN 17.3 / 94.8%, PacGAN4 24.8 / 93.6%, VEEGAN 24.6 / 40%",
+PUBLISHED = {  # PacGAN (Lin et al., 2018) and VEEGAN (Srivastava et al., 2017), each Table 1: modes, high-quality %
+    "ring": "PacGAN (Lin et al., 2018) Table 1, 2D-ring: GAN 6.3 / 98.2%, PacGAN4 7.8 / 95.9%; "
+            "VEEGAN (Srivastava et al., 2017, Table 1) 8 / 52.9%",
+    "grid": "PacGAN (Lin et al., 2018) Table 1, 2D-grid: GAN 17.3 / 94.8%, PacGAN4 24.8 / 93.6%; "
+            "VEEGAN (Srivastava et al., 2017, Table 1) 24.6 / 40%",
 }
 TARGETS = {"ring": (8, 0.985), "grid": (25, 0.95)}  # strict modes on every seed, mean high-quality share
 
