@@ -106,11 +106,11 @@ def baselines(x, y, partial, chosen, x_test, y_test):
     logreg = LogisticRegression(max_iter=2000).fit(x[chosen].numpy(), y[chosen].numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the RBF kernel's empty rows; see the docstring
-        spreading = LabelSpreading().fit(x.numpy(), partial.numpy()).score(x_test.numpy(), y_test.numpy())
-    spreading_knn = LabelSpreading(kernel="knn").fit(x.numpy(), partial.numpy())
+        rbf = LabelSpreading().fit(x.numpy(), partial.numpy())
+    knn = LabelSpreading(kernel="knn").fit(x.numpy(), partial.numpy())
     return {"_logreg": logreg.score(x_test.numpy(), y_test.numpy()),
-            "_labelspreading": spreading,
-            "_labelspreading_knn": spreading_knn.score(x_test.numpy(), y_test.numpy())}
+            "_labelspreading": rbf.score(x_test.numpy(), y_test.numpy()),
+            "_labelspreading_knn": knn.score(x_test.numpy(), y_test.numpy())}
 
 
 def label_count(x, y, validation, x_test, y_test, n):

@@ -171,6 +171,15 @@ def density_2d(points, title="Density of samples", bins=100, limits=None, ax=Non
     return ax.figure
 
 
+def _on_square_grid(function, limits, points):
+    """function(grid) on a points x points grid over limits = (low, high) in both coordinates, as an
+    image for imshow(origin="lower"): entry [i, j] is the value at x_1 = axis[j], x_2 = axis[i]."""
+    axis = torch.linspace(limits[0], limits[1], points)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), dim=-1).reshape(-1, 2)
+    with torch.no_grad():
+        return function(grid).reshape(points, points)
+
+
 def _finish_2d(ax, title, limits):
     ax.set_title(title)
     ax.set_xlabel("$x_1$")
@@ -382,11 +391,9 @@ def gan_state(generator, critic, real, history, limits=(-3, 3), title="The game 
     generator step."""
     fig = CourseFigure(figsize=(10, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
-    axis = torch.linspace(*limits, 120)
-    grid = torch.cartesian_prod(axis, axis)
+    pack = getattr(critic, "hparams", {}).get("pack", 1)
+    score = _on_square_grid(lambda grid: critic(grid.repeat_interleave(pack, dim=0)), limits, 120)
     with torch.no_grad():
-        pack = getattr(critic, "hparams", {}).get("pack", 1)
-        score = critic(grid.repeat_interleave(pack, dim=0)).reshape(120, 120).T
         fake = generator.sample(500)
     if raw_score:
         shown = left.imshow(_numpy(score), origin="lower", extent=(*limits, *limits), cmap="RdBu")
@@ -522,10 +529,7 @@ def density_maps(panels, title="Log-density", points=200, dynamic_range=12.0):
     fig = CourseFigure(figsize=(3.8 * len(panels), 3.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (label, log_density, limits, centers) in zip(axes, panels):
-        axis = torch.linspace(limits[0], limits[1], points)
-        grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), dim=-1).reshape(-1, 2)
-        with torch.no_grad():
-            values = _numpy(log_density(grid)).reshape(points, points)
+        values = _numpy(_on_square_grid(log_density, limits, points))
         top = float(np.nanmax(values))
         image = ax.imshow(values, origin="lower", extent=(*limits, *limits), cmap="viridis",
                           vmin=top - dynamic_range, vmax=top, interpolation="nearest")
